@@ -1,0 +1,239 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { TokenSource } from '../auth/token-source.js';
+import { HEADERS, type Endpoint, type HttpMethod } from './contract.js';
+import { LoopIqError, errorFromProblem } from './errors.js';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  tokens: TokenSource;
+  /** Evaluated per request: the MCP client's name is known only after `initialize`. */
+  userAgent: () => string;
+  /** Refuse every non-GET at the HTTP layer. */
+  readOnly?: boolean;
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  dispatcher?: Dispatcher;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface CallOptions {
+  /** The pinned organization id; required for org-scoped endpoints. */
+  org?: string;
+  signal?: AbortSignal;
+  /** One per tool call, kept across retries. */
+  requestId?: string;
+  idempotencyKey?: string;
+  dryRun?: boolean;
+  /** Override the endpoint's response schema (dry runs). */
+  response?: z.ZodType;
+}
+
+export interface CallResult<T> {
+  data: T;
+  requestId: string;
+  status: number;
+  /** Records dropped because their organizationId was not the pinned org. */
+  foreignDropped: number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 4_000 };
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/** Keep-alive agent; through HTTP(S)_PROXY when the environment sets one (NO_PROXY honoured). */
+export function createDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher {
+  const timeouts = { keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000, connect: { timeout: 10_000 } };
+  const proxied = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
+  return proxied ? new EnvHttpProxyAgent(timeouts) : new Agent({ ...timeouts, connections: 16 });
+}
+
+export class ApiClient {
+  private readonly dispatcher: Dispatcher;
+  private readonly retry: RetryPolicy;
+  readonly baseUrl: string;
+  readonly origin: string;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.origin = new URL(this.baseUrl).origin;
+    this.dispatcher = opts.dispatcher ?? createDispatcher(opts.env);
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  async call<R extends z.ZodType>(endpoint: Endpoint<R>, options: CallOptions = {}): Promise<z.infer<R>> {
+    return (await this.callWithMeta(endpoint, options)).data;
+  }
+
+  async callWithMeta<R extends z.ZodType>(endpoint: Endpoint<R>, options: CallOptions = {}): Promise<CallResult<z.infer<R>>> {
+    const method = endpoint.method;
+    if (this.opts.readOnly && method !== 'GET') {
+      throw new LoopIqError(
+        'read_only',
+        `Refused ${method} ${endpoint.path}: loopiq-mcp is running in read-only mode.`,
+        'Restart without --read-only / LOOPIQ_READ_ONLY to allow approved writes.',
+      );
+    }
+    if (endpoint.orgScoped && !options.org) {
+      throw new LoopIqError('no_organization', 'No organization is selected for this request.', 'Run `loopiq-mcp use-org <id|slug>`.');
+    }
+    const requestId = options.requestId ?? randomUUID();
+    const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    const url = new URL(this.baseUrl + endpoint.path);
+    for (const [k, v] of Object.entries(endpoint.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    if (options.dryRun) url.searchParams.set('dryRun', 'true');
+    // Writes are retried only when a key makes the retry safe.
+    const retryable = method === 'GET' || options.idempotencyKey !== undefined;
+    const body = endpoint.body === undefined ? undefined : JSON.stringify(endpoint.body);
+
+    let token = await this.opts.tokens.get();
+    let reloaded = false;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = {
+        [HEADERS.authorization]: `Bearer ${token}`,
+        [HEADERS.userAgent]: this.opts.userAgent(),
+        [HEADERS.requestId]: requestId,
+        [HEADERS.traceparent]: traceparent,
+        accept: 'application/json, application/problem+json',
+      };
+      if (endpoint.orgScoped && options.org) headers[HEADERS.organization] = options.org;
+      if (options.idempotencyKey) headers[HEADERS.idempotencyKey] = options.idempotencyKey;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+
+      let status: number;
+      let parsed: unknown;
+      let retryAfter: number | undefined;
+      try {
+        ({ status, parsed, retryAfter } = await this.send(method, url, headers, body, options.signal));
+      } catch (err) {
+        const e = this.transportError(err, method, url, requestId, options.signal);
+        if (retryable && e.code !== 'aborted' && attempt < this.retry.attempts) {
+          await this.backoff(attempt, undefined, options.signal);
+          continue;
+        }
+        throw e;
+      }
+
+      if (status === 401 && !reloaded) {
+        reloaded = true;
+        const fresh = await this.opts.tokens.reload();
+        if (fresh && fresh !== token) {
+          token = fresh;
+          attempt--;
+          continue;
+        }
+      }
+      if (status >= 400) {
+        if (retryable && RETRYABLE_STATUS.has(status) && attempt < this.retry.attempts) {
+          await this.backoff(attempt, retryAfter, options.signal);
+          continue;
+        }
+        throw errorFromProblem(status, parsed, requestId, retryAfter);
+      }
+      const schema = options.response ?? endpoint.response;
+      const result = schema.safeParse(parsed);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : '(root)';
+        throw new LoopIqError(
+          'bad_response',
+          `LoopIQ sent an unexpected response for ${method} ${endpoint.path}: field \`${where}\`: ${issue?.message ?? 'invalid'}.`,
+          'This usually means loopiq-mcp and the LoopIQ API disagree on the contract; update loopiq-mcp, or report it with the request id.',
+          { status, requestId },
+        );
+      }
+      const { data, foreignDropped } = endpoint.orgScoped && !options.dryRun ? pinToOrg(result.data, options.org!, requestId) : { data: result.data, foreignDropped: 0 };
+      return { data: data as z.infer<R>, requestId, status, foreignDropped };
+    }
+  }
+
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal) {
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
+    const res = await request(url, {
+      method,
+      headers,
+      body,
+      dispatcher: this.dispatcher,
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    const text = await res.body.text();
+    const ra = res.headers[HEADERS.retryAfter];
+    const retryAfterRaw = Array.isArray(ra) ? ra[0] : ra;
+    const retryAfter = retryAfterRaw !== undefined && /^\d+$/.test(retryAfterRaw) ? Number(retryAfterRaw) : undefined;
+    let parsed: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        if (res.statusCode < 400) {
+          throw new LoopIqError(
+            'bad_response',
+            `LoopIQ sent a response that is not JSON (${res.statusCode}, ${text.length} bytes) for ${method} ${url.pathname}.`,
+            'Check LOOPIQ_API_URL points at the LoopIQ API (not a web page or proxy login).',
+            { status: res.statusCode },
+          );
+        }
+      }
+    }
+    return { status: res.statusCode, parsed, retryAfter };
+  }
+
+  private transportError(err: unknown, method: string, url: URL, requestId: string, signal?: AbortSignal): LoopIqError {
+    if (err instanceof LoopIqError) return err;
+    if (signal?.aborted) return new LoopIqError('aborted', `${method} ${url.pathname} was cancelled.`, '', { requestId });
+    const e = err as { name?: string; code?: string; message?: string };
+    if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new LoopIqError('timeout', `LoopIQ did not answer ${method} ${url.pathname} in time.`, 'Try again; if it persists, run `loopiq-mcp doctor`.', { requestId });
+    }
+    return new LoopIqError(
+      'network',
+      `Could not reach LoopIQ at ${url.origin} (${e.code ?? e.message ?? 'network error'}).`,
+      'Check your network, proxy (HTTPS_PROXY) and LOOPIQ_API_URL; `loopiq-mcp doctor` checks them all.',
+      { requestId },
+    );
+  }
+
+  private async backoff(attempt: number, retryAfterSeconds: number | undefined, signal?: AbortSignal) {
+    const exp = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    const delay = retryAfterSeconds !== undefined ? Math.min(retryAfterSeconds * 1000, this.retry.maxDelayMs * 4) : exp / 2 + Math.random() * (exp / 2);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, delay);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(new LoopIqError('aborted', 'The request was cancelled.', ''));
+      }, { once: true });
+    });
+  }
+
+  async close() {
+    await this.dispatcher.close();
+  }
+}
+
+/**
+ * Invariant 3: a record whose organizationId is not the pinned org never leaves the client.
+ * Pages drop foreign items (and count them); a single foreign record is an error.
+ */
+function pinToOrg(data: unknown, org: string, requestId: string): { data: unknown; foreignDropped: number } {
+  if (data && typeof data === 'object' && Array.isArray((data as { items?: unknown }).items)) {
+    const page = data as { items: { organizationId?: string }[] };
+    const items = page.items.filter((i) => i.organizationId === undefined || i.organizationId === org);
+    return { data: { ...page, items }, foreignDropped: page.items.length - items.length };
+  }
+  const owner = (data as { organizationId?: string } | null)?.organizationId;
+  if (owner !== undefined && owner !== org) {
+    throw new LoopIqError(
+      'foreign_record',
+      'LoopIQ returned a record from another organization; it was withheld.',
+      'This should not happen; report it to LoopIQ with the request id.',
+      { requestId },
+    );
+  }
+  return { data, foreignDropped: 0 };
+}

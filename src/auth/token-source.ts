@@ -1,0 +1,33 @@
+import { LoopIqError } from '../api/errors.js';
+
+/**
+ * Where the bearer token comes from. The server reads it once, and again only after a 401 (so a
+ * `rotate` in another terminal does not break running servers).
+ */
+export interface TokenSource {
+  readonly kind: 'env' | 'keychain' | 'sandbox';
+  get(): Promise<string>;
+  /** Re-read after a 401. Resolves to the new token when it changed, else undefined. */
+  reload(): Promise<string | undefined>;
+}
+
+export class StaticTokenSource implements TokenSource {
+  constructor(
+    readonly kind: 'env' | 'sandbox',
+    private readonly token: string,
+  ) {}
+  async get() {
+    return this.token;
+  }
+  async reload() {
+    return undefined;
+  }
+}
+
+export function envTokenSource(env: NodeJS.ProcessEnv): TokenSource | undefined {
+  const token = env.LOOPIQ_TOKEN?.trim();
+  return token ? new StaticTokenSource('env', token) : undefined;
+}
+
+export const notLoggedIn = (detail = 'No LoopIQ token found.') =>
+  new LoopIqError('not_logged_in', detail, 'Run `loopiq-mcp login` (or set LOOPIQ_TOKEN for headless use).');

@@ -1,0 +1,74 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ApiClient } from '../api/client.js';
+import { resolveSettings, type GlobalFlags } from '../config/settings.js';
+import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
+import { createTokenSource } from '../auth/tokens.js';
+import { OrgScope } from '../server/org-scope.js';
+import { createMcpServer } from '../server/server.js';
+import { selectTools, type ToolFilter } from '../tools/index.js';
+import { log, routeConsoleToStderr } from '../util/log.js';
+import { userAgent } from '../util/user-agent.js';
+
+export interface ServeOptions extends GlobalFlags, ToolFilter {
+  sandbox?: boolean;
+}
+
+/** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
+export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  routeConsoleToStderr();
+  let settings = await resolveSettings(opts, env);
+  const tools = selectTools({ ...opts, readOnly: settings.readOnly });
+  let tokens: TokenSource;
+  let closeSandbox: (() => Promise<void>) | undefined;
+  if (opts.sandbox) {
+    const { startSandbox } = await import('../sandbox/fake-loopiq.js');
+    const { SANDBOX_TOKENS, SANDBOX_DEFAULT_ORG } = await import('../sandbox/seed.js');
+    const sandbox = await startSandbox();
+    closeSandbox = sandbox.close;
+    settings = {
+      ...settings,
+      apiUrl: sandbox.url,
+      apiOrigin: sandbox.url,
+      pinnedOrg: settings.pinnedOrg ?? { value: SANDBOX_DEFAULT_ORG, source: 'flag' },
+    };
+    tokens = new StaticTokenSource('sandbox', SANDBOX_TOKENS.alex);
+    log.info(`SANDBOX: fake LoopIQ with demo data at ${sandbox.url}; nothing real is read or written.`);
+  } else {
+    tokens = createTokenSource(settings);
+  }
+
+  const client: { name?: string; version?: string } = {};
+  const api = new ApiClient({
+    baseUrl: settings.apiUrl,
+    tokens,
+    readOnly: settings.readOnly,
+    userAgent: () => userAgent(client),
+    env,
+  });
+  const scope = new OrgScope(api, settings);
+  const server = createMcpServer({ api, scope, tools, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
+  server.server.oninitialized = () => {
+    const info = server.server.getClientVersion();
+    if (info) Object.assign(client, { name: info.name, version: info.version });
+  };
+
+  let closing = false;
+  const shutdown = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.debug(`shutting down (${why})`);
+    await server.close().catch(() => {});
+    await api.close().catch(() => {});
+    await closeSandbox?.().catch(() => {});
+    process.exit(0);
+  };
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
+
+  const transport = new StdioServerTransport();
+  transport.onerror = (err) => log.warn(`ignored malformed input on stdin: ${err.message}`);
+  await server.connect(transport);
+  log.debug(`serving ${tools.length} tools for ${settings.apiUrl}${settings.readOnly ? ' (read-only)' : ''}`);
+}

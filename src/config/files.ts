@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile, unlink, chmod } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { LoopIqError } from '../api/errors.js';
+
+/** Write via temp file + rename, so readers never see half a file. File 0600, dir 0700. */
+export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, content, { mode });
+    await chmod(tmp, mode);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** undefined when the file does not exist; a named, actionable error when it is corrupt. */
+export async function readJsonFile<T>(path: string, parse: (raw: unknown) => T): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return parse(JSON.parse(text));
+  } catch (err) {
+    throw new LoopIqError(
+      'config_invalid',
+      `${path} is not valid: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}.`,
+      `Fix or delete ${path} (it was left untouched).`,
+    );
+  }
+}

@@ -1,0 +1,25 @@
+/** Logs go to stderr only: stdout belongs to JSON-RPC (invariant 1). */
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 } as const;
+type Level = keyof typeof LEVELS;
+
+const threshold = (): number => LEVELS[(process.env.LOOPIQ_LOG_LEVEL as Level) ?? 'info'] ?? LEVELS.info;
+
+function write(level: Level, message: string) {
+  if (LEVELS[level] < threshold()) return;
+  process.stderr.write(`loopiq-mcp ${level}: ${message}\n`);
+}
+
+export const log = {
+  debug: (m: string) => write('debug', m),
+  info: (m: string) => write('info', m),
+  warn: (m: string) => write('warn', m),
+  error: (m: string) => write('error', m),
+};
+
+/** A stray console.log in any dependency must not corrupt the protocol stream. */
+export function routeConsoleToStderr() {
+  const toErr = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+  console.log = toErr;
+  console.info = toErr;
+  console.debug = toErr;
+}

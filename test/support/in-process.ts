@@ -1,0 +1,62 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { ApiClient } from '../../src/api/client.js';
+import { StaticTokenSource } from '../../src/auth/token-source.js';
+import { ConfigFile } from '../../src/config/config-file.js';
+import { startSandbox, type SandboxOptions } from '../../src/sandbox/fake-loopiq.js';
+import { SANDBOX_TOKENS } from '../../src/sandbox/seed.js';
+import { OrgScope } from '../../src/server/org-scope.js';
+import { createMcpServer } from '../../src/server/server.js';
+import type { ToolDef } from '../../src/tools/define.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
+import { tempHome } from './cli.js';
+
+export interface InProcessOptions extends SandboxOptions {
+  org?: string;
+  token?: string;
+  tools?: ToolDef[];
+  capabilities?: ClientCapabilities;
+}
+
+/** The real server and a real SDK client in one process, against the sandbox on a real port. */
+export async function connectInProcess(opts: InProcessOptions = {}) {
+  const sandbox = await startSandbox(opts);
+  const home = tempHome();
+  const config = new ConfigFile(home.env.LOOPIQ_CONFIG_DIR);
+  const api = new ApiClient({
+    baseUrl: sandbox.url,
+    tokens: new StaticTokenSource('env', opts.token ?? SANDBOX_TOKENS.alex),
+    userAgent: () => 'loopiq-mcp/test',
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  const scope = new OrgScope(api, {
+    ...(opts.org ? { pinnedOrg: { value: opts.org, source: 'flag' as const } } : {}),
+    config,
+    apiOrigin: sandbox.url,
+  });
+  const server = createMcpServer({ api, scope, tools: opts.tools ?? ALL_TOOLS });
+  const client = new Client({ name: 'in-process', version: '0' }, { capabilities: opts.capabilities ?? {} });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(a), client.connect(b)]);
+  return {
+    client,
+    sandbox,
+    fake: sandbox.fake,
+    config,
+    home,
+    async call(name: string, args: Record<string, unknown> = {}) {
+      return (await client.callTool({ name, arguments: args })) as {
+        isError?: boolean;
+        content: { type: string; text: string }[];
+        structuredContent?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      };
+    },
+    async close() {
+      await client.close();
+      await server.close();
+      await api.close();
+      await sandbox.close();
+    },
+  };
+}
