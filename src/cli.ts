@@ -56,6 +56,62 @@ Examples:
       }),
     );
 
+  program
+    .command('login')
+    .description('validate a LoopIQ API token and store it in the OS keychain')
+    .addOption(apiUrl())
+    .option('--with-token', 'read the token from stdin (for scripts) instead of a hidden prompt')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ loopiq-mcp login                                  prompts (input hidden)
+  $ loopiq-mcp login --with-token < token.txt
+  $ loopiq-mcp login --api-url https://staging.loopiq.example`,
+    )
+    .action((opts) => run(async () => (await import('./commands/login.js')).login(opts)));
+
+  program
+    .command('logout')
+    .description('revoke the token on the server (best effort) and delete it from the keychain')
+    .addOption(apiUrl())
+    .action((opts) => run(async () => (await import('./commands/logout.js')).logout(opts)));
+
+  program
+    .command('status')
+    .description('who you are, which organization, token source and expiry; exit 1 if anything is broken')
+    .addOption(apiUrl())
+    .addOption(org())
+    .addOption(readOnly())
+    .addOption(json())
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp status\n  $ loopiq-mcp status --json | jq .organization')
+    .action((opts) => run(async () => (await import('./commands/status.js')).status(opts)));
+
+  program
+    .command('orgs')
+    .description('list your organizations; * marks the selected one')
+    .addOption(apiUrl())
+    .addOption(org())
+    .addOption(json())
+    .action((opts) => run(async () => (await import('./commands/orgs.js')).orgs(opts)));
+
+  program
+    .command('use-org')
+    .argument('<id|slug>', 'organization id or slug (see `loopiq-mcp orgs`)')
+    .description('select the organization that servers pin every call to')
+    .addOption(apiUrl())
+    .addOption(json())
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp use-org acme\n  $ loopiq-mcp use-org org_acme')
+    .action((idOrSlug: string, opts) => run(async () => (await import('./commands/orgs.js')).useOrg(idOrSlug, opts)));
+
+  program
+    .command('rotate')
+    .description('mint a new token, verify it, swap it into the keychain, revoke the old one')
+    .addOption(apiUrl())
+    .addOption(json())
+    .action((opts) => run(async () => (await import('./commands/rotate.js')).rotate(opts)));
+
   return program;
 }
 
@@ -74,4 +130,3 @@ export async function main(argv: string[]) {
 }
 
 void main(process.argv);
-void json;

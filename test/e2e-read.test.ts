@@ -94,22 +94,22 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
     await close();
   });
 
-  it('refuses unknown flags and settings with exit 2 / 1 and a message naming them', () => {
+  it('refuses unknown flags and settings with exit 2 / 1 and a message naming them', async () => {
     const home = tempHome();
-    const bad = runCli(['serve', '--no-such-flag'], baseEnv(home.env));
+    const bad = await runCli(['serve', '--no-such-flag'], baseEnv(home.env));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown option '--no-such-flag'/);
-    const badTool = runCli(['serve', '--tools', 'loopiq_nope'], baseEnv(home.env));
+    const badTool = await runCli(['serve', '--tools', 'loopiq_nope'], baseEnv(home.env));
     expect(badTool.code).toBe(1);
     expect(badTool.stderr).toMatch(/unknown tool name\(s\): loopiq_nope/);
-    const badUrl = runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_API_URL: 'http://example.com' }));
+    const badUrl = await runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_API_URL: 'http://example.com' }));
     expect(badUrl.code).toBe(1);
     expect(badUrl.stderr).toMatch(/not https/);
     expect(bad.stdout + badTool.stdout + badUrl.stdout).toBe('');
   });
 
-  it('--help explains every flag', () => {
-    const r = runCli(['serve', '--help'], baseEnv());
+  it('--help explains every flag', async () => {
+    const r = await runCli(['serve', '--help'], baseEnv());
     expect(r.code).toBe(0);
     for (const flag of ['--api-url', '--org', '--read-only', '--sandbox', '--tools', '--exclude-tools']) expect(r.stdout).toContain(flag);
   });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { LoopIqError } from '../api/errors.js';
+import { log } from '../util/log.js';
 
 export const KEYCHAIN_SERVICE = 'loopiq-mcp';
 export const KEYCHAIN_TIMEOUT_MS = 3_000;
@@ -30,8 +31,11 @@ export class Keychain implements SecretStore {
   }
 
   async get(): Promise<string | null> {
-    Keychain.reads++;
-    return this.run('read the token from', (e, signal) => e.getPassword(signal));
+    const n = ++Keychain.reads;
+    const started = performance.now();
+    const token = await this.run('read the token from', (e, signal) => e.getPassword(signal));
+    log.debug(`keychain read #${n} for ${this.account}: ${(performance.now() - started).toFixed(1)} ms`);
+    return token;
   }
 
   async set(secret: string): Promise<void> {

@@ -1,0 +1,45 @@
+import { api } from '../api/contract.js';
+import { LoopIqError, toLoopIqError } from '../api/errors.js';
+import { notLoggedIn } from '../auth/token-source.js';
+import type { GlobalFlags } from '../config/settings.js';
+import { commandContext, formatExpiry, processIo, refuseWithEnvToken, type Io } from './context.js';
+
+/**
+ * Mint → verify → store → revoke the old one. If storing fails, the new token is revoked and the
+ * old one kept: the user is never left without a working token. Running servers get one 401,
+ * re-read the keychain and retry.
+ */
+export async function rotate(opts: GlobalFlags & { json?: boolean }, io: Io = processIo()): Promise<number> {
+  refuseWithEnvToken(io, 'rotate the token');
+  const ctx = await commandContext(opts, io);
+  const oldToken = await ctx.keychain.get();
+  if (!oldToken) throw notLoggedIn(`No token in the OS keychain for ${ctx.settings.apiOrigin} to rotate.`);
+
+  const oldClient = ctx.apiWith(oldToken);
+  const minted = await oldClient.call(api.rotateToken()).finally(() => oldClient.close());
+  const newClient = ctx.apiWith(minted.token);
+  try {
+    const me = await newClient.call(api.me());
+    if (me.token.id !== minted.id) throw new LoopIqError('bad_response', 'The new token does not identify as the token just minted.', 'Nothing was changed; try again.');
+    try {
+      await ctx.keychain.set(minted.token);
+    } catch (err) {
+      await newClient.call(api.revokeToken(minted.id)).catch(() => {});
+      throw new LoopIqError(
+        'keychain_unavailable',
+        `Could not store the new token, so it was revoked and your current token kept: ${toLoopIqError(err).message}`,
+        'Fix the keychain (`loopiq-mcp doctor`) and run `loopiq-mcp rotate` again.',
+      );
+    }
+    let revokedOld = true;
+    await newClient.call(api.revokeToken(minted.previous.id)).catch((err) => {
+      revokedOld = false;
+      io.stderr.write(`warning: the old token could not be revoked (${toLoopIqError(err).message}); it stops working at ${minted.previous.expiresAt ?? 'its expiry'}.\n`);
+    });
+    if (opts.json) ctx.json({ tokenId: minted.id, expiresAt: minted.expiresAt, previousRevoked: revokedOld });
+    else ctx.print(`Rotated: new token ${formatExpiry(minted.expiresAt).text}, stored in the keychain; old token ${revokedOld ? 'revoked' : 'NOT revoked'}.`);
+    return 0;
+  } finally {
+    await newClient.close();
+  }
+}

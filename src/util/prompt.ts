@@ -1,0 +1,57 @@
+import type { Io } from '../commands/context.js';
+
+/** Reads all of stdin (for `--with-token`). */
+export async function readAll(stdin: Io['stdin']): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A line typed on a TTY without echo (tokens). */
+export function promptHidden(io: Io, question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const { stdin } = io;
+    io.stderr.write(question);
+    stdin.setRawMode?.(true);
+    stdin.resume();
+    let value = '';
+    const onData = (chunk: Buffer | string) => {
+      for (const ch of chunk.toString()) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new Error('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const done = (err?: Error) => {
+      stdin.removeListener('data', onData);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      io.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** A visible y/N question on a TTY. */
+export function promptLine(io: Io, question: string): Promise<string> {
+  return new Promise((resolve) => {
+    io.stderr.write(question);
+    const { stdin } = io;
+    stdin.resume();
+    let buf = '';
+    const onData = (chunk: Buffer | string) => {
+      buf += chunk.toString();
+      const nl = buf.search(/[\r\n]/);
+      if (nl >= 0) {
+        stdin.removeListener('data', onData);
+        stdin.pause();
+        resolve(buf.slice(0, nl));
+      }
+    };
+    stdin.on('data', onData);
+    stdin.once('end', () => resolve(buf));
+  });
+}
