@@ -41,6 +41,7 @@ export function buildProgram(): Command {
     .option('--sandbox', 'serve against a built-in fake LoopIQ with demo data (no account needed)')
     .option('--tools <names>', 'only these tools (comma-separated)')
     .option('--exclude-tools <names>', 'never these tools (comma-separated; wins over --tools)')
+    .option('--confirm <channels>', 'how to ask a human before a write, in order (env LOOPIQ_CONFIRM; default elicitation,dialog,terminal)')
     .addHelpText(
       'after',
       `
@@ -111,6 +112,27 @@ Examples:
     .addOption(apiUrl())
     .addOption(json())
     .action((opts) => run(async () => (await import('./commands/rotate.js')).rotate(opts)));
+
+  program
+    .command('approve')
+    .argument('[code]', 'the code from the assistant (omit to list pending writes)')
+    .description('review and approve (or reject) a pending write; needs an interactive terminal')
+    .addOption(json())
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp approve            list pending writes\n  $ loopiq-mcp approve K7MQ2P     show the exact request and answer y/N')
+    .action((code: string | undefined, opts) => run(async () => (await import('./commands/approve.js')).approve(code, opts)));
+
+  program
+    .command('reject')
+    .argument('<code>', 'the code of a pending write')
+    .description('reject a pending write; nothing will be sent')
+    .action((code: string) => run(async () => (await import('./commands/approve.js')).reject(code)));
+
+  program
+    .command('audit')
+    .description('show the local log of write attempts')
+    .option('--verify', 'check the hash chain; exit 1 if a line was edited or removed')
+    .addOption(json())
+    .action((opts) => run(async () => (await import('./commands/audit.js')).audit(opts)));
 
   return program;
 }

@@ -30,7 +30,7 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
   it('serves every read tool for the pinned org, and nothing leaks', async () => {
     const home = tempHome();
     const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme' });
-    const { client, transport, close } = await connectCli(['serve'], env);
+    const { client, transport, close } = await connectCli(['serve', '--read-only'], env);
     const listed = await client.listTools();
     expect(listed.tools.map((t) => t.name).sort()).toEqual(READ_CALLS.map(([n]) => n).sort());
 
@@ -75,7 +75,7 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
     const r = await client.callTool({ name: 'loopiq_list_releases', arguments: {} });
     expect(r.isError).toBe(true);
     expect((r.content as { text: string }[])[0]!.text).toMatch(/loopiq-mcp login/);
-    expect((await client.listTools()).tools.length).toBe(14);
+    expect((await client.listTools()).tools.length).toBe(20);
     await close();
   });
 

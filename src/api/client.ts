@@ -88,8 +88,8 @@ export class ApiClient {
     const url = new URL(this.baseUrl + endpoint.path);
     for (const [k, v] of Object.entries(endpoint.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     if (options.dryRun) url.searchParams.set('dryRun', 'true');
-    // Writes are retried only when a key makes the retry safe.
-    const retryable = method === 'GET' || options.idempotencyKey !== undefined;
+    // Writes are retried only when a key makes the retry safe (a dry run changes nothing).
+    const retryable = method === 'GET' || options.idempotencyKey !== undefined || options.dryRun === true;
     const body = endpoint.body === undefined ? undefined : JSON.stringify(endpoint.body);
 
     let token = await this.opts.tokens.get();

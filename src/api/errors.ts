@@ -41,7 +41,8 @@ export type LocalCode =
   | 'bad_response'
   | 'read_only'
   | 'config_invalid'
-  | 'foreign_record';
+  | 'foreign_record'
+  | 'approval_invalid';
 
 const HINTS: Record<ProblemCode, string> = {
   unauthenticated: 'Your LoopIQ token was not accepted. Run `loopiq-mcp login` to sign in again.',

@@ -1,5 +1,10 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ApiClient } from '../api/client.js';
+import { LoopIqError } from '../api/errors.js';
+import { ApprovalStore } from '../gate/approvals.js';
+import { AuditLog } from '../gate/audit.js';
+import { closeDialogs } from '../gate/channels/dialog.js';
+import { parseChannels, WriteGate } from '../gate/gate.js';
 import { resolveSettings, type GlobalFlags } from '../config/settings.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
@@ -11,6 +16,20 @@ import { userAgent } from '../util/user-agent.js';
 
 export interface ServeOptions extends GlobalFlags, ToolFilter {
   sandbox?: boolean;
+  /** Approval channels in order (env LOOPIQ_CONFIRM). */
+  confirm?: string;
+}
+
+const DEFAULT_CONFIRM_TIMEOUT_S = 300;
+
+function confirmTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.LOOPIQ_CONFIRM_TIMEOUT;
+  if (raw === undefined) return DEFAULT_CONFIRM_TIMEOUT_S * 1000;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0 || s > 3600) {
+    throw new LoopIqError('config_invalid', `LOOPIQ_CONFIRM_TIMEOUT=${raw} is not a number of seconds (1-3600).`, 'Set it to e.g. 300, or unset it.');
+  }
+  return s * 1000;
 }
 
 /** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
@@ -18,6 +37,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   routeConsoleToStderr();
   let settings = await resolveSettings(opts, env);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
+  const channels = parseChannels(opts.confirm ?? env.LOOPIQ_CONFIRM);
+  const timeoutMs = confirmTimeoutMs(env);
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
   if (opts.sandbox) {
@@ -46,7 +67,17 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     env,
   });
   const scope = new OrgScope(api, settings);
-  const server = createMcpServer({ api, scope, tools, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
+  const gate = new WriteGate({
+    api,
+    audit: new AuditLog(settings.stateDir),
+    approvals: new ApprovalStore(settings.stateDir),
+    apiOrigin: settings.apiOrigin,
+    channels,
+    confirmTimeoutMs: timeoutMs,
+    env,
+    currentOrg: (signal) => scope.current(signal),
+  });
+  const server = createMcpServer({ api, scope, tools, gate, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.server.oninitialized = () => {
     const info = server.server.getClientVersion();
     if (info) Object.assign(client, { name: info.name, version: info.version });
@@ -57,6 +88,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     if (closing) return;
     closing = true;
     log.debug(`shutting down (${why})`);
+    closeDialogs();
     await server.close().catch(() => {});
     await api.close().catch(() => {});
     await closeSandbox?.().catch(() => {});

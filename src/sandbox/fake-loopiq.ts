@@ -48,6 +48,8 @@ export interface RecordedRequest {
 export type Fault = {
   method?: string;
   path?: string | RegExp;
+  /** Match only dry runs (true) or only real requests (false). */
+  dryRun?: boolean;
   times?: number;
 } & (
   | { kind: 'status'; status: number; code: ProblemCode; retryAfter?: number }
@@ -172,6 +174,7 @@ export class FakeLoopIq {
     const i = this.faults.findIndex(
       (f) =>
         (!f.method || f.method === r.method) &&
+        (f.dryRun === undefined || f.dryRun === r.query.includes('dryRun=true')) &&
         (!f.path || (typeof f.path === 'string' ? r.path.startsWith(f.path) : f.path.test(r.path))),
     );
     if (i >= 0) {

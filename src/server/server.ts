@@ -7,12 +7,14 @@ import { toLoopIqError } from '../api/errors.js';
 import type { ToolContext, ToolDef, UserContext } from '../tools/define.js';
 import { renderText } from '../tools/format.js';
 import { VERSION } from '../version.js';
+import type { GateCall, WriteGate } from '../gate/gate.js';
 import type { OrgScope } from './org-scope.js';
 
 export interface ServerDeps {
   api: ApiClient;
   scope: OrgScope;
   tools: ToolDef[];
+  gate: WriteGate;
   /** Prefix on every result, e.g. "[SANDBOX] ". */
   label?: string;
 }
@@ -53,7 +55,23 @@ export function createMcpServer(deps: ServerDeps): McpServer {
           let output;
           if (tool.scope === 'org') {
             const org = await deps.scope.current(extra.signal);
-            const ctx: ToolContext = { ...base, org, call: { org: org.id, requestId, signal: extra.signal } };
+            const gateCall: GateCall = {
+              tool: tool.name,
+              org,
+              requestId,
+              signal: extra.signal,
+              progress: base.progress,
+              ...(canElicit(server)
+                ? { elicit: (params, timeout) => server.server.elicitInput(params, { timeout, relatedRequestId: extra.requestId, signal: extra.signal }) }
+                : {}),
+            };
+            const ctx: ToolContext = {
+              ...base,
+              org,
+              call: { org: org.id, requestId, signal: extra.signal },
+              write: (proposal) => deps.gate.submit(proposal, gateCall),
+              executeApproved: (approvalId) => deps.gate.executeApproved(approvalId, gateCall),
+            };
             output = await tool.handler(args, ctx);
           } else {
             const org = await deps.scope.current(extra.signal).catch(() => undefined);
@@ -72,4 +90,10 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     );
   }
   return server;
+}
+
+/** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */
+function canElicit(server: McpServer): boolean {
+  const e = server.server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+  return !!e && (e.form !== undefined || Object.keys(e).length === 0);
 }

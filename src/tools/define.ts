@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ApiClient, CallOptions } from '../api/client.js';
 import type { Me } from '../api/contract.js';
 import type { OrgRef } from '../server/org-scope.js';
+import type { WriteProposal } from '../gate/gate.js';
 
 export interface Annotations {
   readOnlyHint: boolean;
@@ -18,9 +19,12 @@ export interface ToolContext {
   call: Required<Pick<CallOptions, 'org' | 'requestId'>> & Pick<CallOptions, 'signal'>;
   whoami(): Promise<Me>;
   progress(message: string): Promise<void>;
+  /** The only way to write: through the gate (preview, human approval, idempotency, audit). */
+  write(proposal: WriteProposal): Promise<ToolOutput>;
+  executeApproved(approvalId: string): Promise<ToolOutput>;
 }
 
-export interface UserContext extends Omit<ToolContext, 'org' | 'call'> {
+export interface UserContext extends Omit<ToolContext, 'org' | 'call' | 'write' | 'executeApproved'> {
   org: OrgRef | undefined;
   call: Pick<CallOptions, 'signal' | 'requestId'>;
 }
@@ -94,3 +98,13 @@ export const listOutput = {
 };
 
 export const recordOutput = { organization: orgRefShape, record: looseRecord };
+
+export const writeOutput = {
+  organization: orgRefShape,
+  outcome: z.enum(['executed', 'approval_required', 'declined', 'cancelled', 'timed_out', 'no_channel', 'approval_invalid', 'preview_failed', 'api_error']),
+  channel: z.string().nullable(),
+  approvalId: z.string().optional(),
+  ids: z.array(z.string()).optional(),
+  preview: looseRecord.optional(),
+  result: looseRecord.optional(),
+};

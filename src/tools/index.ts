@@ -1,8 +1,9 @@
 import { LoopIqError } from '../api/errors.js';
 import type { ToolDef } from './define.js';
 import { READ_TOOLS } from './read-tools.js';
+import { WRITE_TOOLS } from './write-tools.js';
 
-export const ALL_TOOLS: ToolDef[] = [...READ_TOOLS];
+export const ALL_TOOLS: ToolDef[] = [...READ_TOOLS, ...WRITE_TOOLS];
 
 export interface ToolFilter {
   /** Allow-list (comma-separated names); deny wins. */

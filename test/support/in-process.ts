@@ -10,6 +10,9 @@ import { OrgScope } from '../../src/server/org-scope.js';
 import { createMcpServer } from '../../src/server/server.js';
 import type { ToolDef } from '../../src/tools/define.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
+import { ApprovalStore } from '../../src/gate/approvals.js';
+import { AuditLog } from '../../src/gate/audit.js';
+import { WriteGate, type ChannelName } from '../../src/gate/gate.js';
 import { tempHome } from './cli.js';
 
 export interface InProcessOptions extends SandboxOptions {
@@ -17,6 +20,8 @@ export interface InProcessOptions extends SandboxOptions {
   token?: string;
   tools?: ToolDef[];
   capabilities?: ClientCapabilities;
+  channels?: ChannelName[];
+  confirmTimeoutMs?: number;
 }
 
 /** The real server and a real SDK client in one process, against the sandbox on a real port. */
@@ -35,7 +40,17 @@ export async function connectInProcess(opts: InProcessOptions = {}) {
     config,
     apiOrigin: sandbox.url,
   });
-  const server = createMcpServer({ api, scope, tools: opts.tools ?? ALL_TOOLS });
+  const gate = new WriteGate({
+    api,
+    audit: new AuditLog(home.env.LOOPIQ_STATE_DIR),
+    approvals: new ApprovalStore(home.env.LOOPIQ_STATE_DIR),
+    apiOrigin: sandbox.url,
+    channels: opts.channels ?? ['elicitation', 'terminal'],
+    confirmTimeoutMs: opts.confirmTimeoutMs ?? 5_000,
+    env: { PATH: process.env.PATH },
+    currentOrg: (signal) => scope.current(signal),
+  });
+  const server = createMcpServer({ api, scope, tools: opts.tools ?? ALL_TOOLS, gate });
   const client = new Client({ name: 'in-process', version: '0' }, { capabilities: opts.capabilities ?? {} });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(a), client.connect(b)]);
@@ -45,6 +60,9 @@ export async function connectInProcess(opts: InProcessOptions = {}) {
     fake: sandbox.fake,
     config,
     home,
+    gate,
+    audit: new AuditLog(home.env.LOOPIQ_STATE_DIR),
+    approvals: new ApprovalStore(home.env.LOOPIQ_STATE_DIR),
     async call(name: string, args: Record<string, unknown> = {}) {
       return (await client.callTool({ name, arguments: args })) as {
         isError?: boolean;

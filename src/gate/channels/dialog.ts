@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+export type DialogVerdict = 'approved' | 'declined' | 'timed_out' | 'unavailable';
+
+interface DialogCommand {
+  command: string;
+  args: string[];
+  /** Extra environment (Windows: the text travels in env vars, not in the command line). */
+  env?: Record<string, string>;
+  approved(code: number | null, stdout: string): boolean;
+  timedOut(code: number | null, stdout: string): boolean;
+}
+
+/** Dialog processes still open, so shutdown can close them (no orphans). */
+const live = new Set<ChildProcess>();
+export function closeDialogs() {
+  for (const c of live) c.kill('SIGTERM');
+}
+
+export function findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** The native dialog for this platform, or undefined when none can be shown here. */
+export function dialogCommand(title: string, text: string, timeoutSec: number, env: NodeJS.ProcessEnv, platform = process.platform): DialogCommand | undefined {
+  if (platform === 'darwin') {
+    const osascript = findExecutable('osascript', env) ?? '/usr/bin/osascript';
+    return {
+      command: osascript,
+      args: [
+        '-e', 'on run argv',
+        '-e', 'display dialog (item 1 of argv) with title (item 2 of argv) buttons {"Reject", "Approve"} default button "Reject" cancel button "Reject" with icon caution giving up after ((item 3 of argv) as integer)',
+        '-e', 'end run',
+        text, title, String(timeoutSec),
+      ],
+      approved: (code, out) => code === 0 && /button returned:Approve/.test(out) && !/gave up:true/.test(out),
+      timedOut: (code, out) => code === 0 && /gave up:true/.test(out),
+    };
+  }
+  if (platform === 'win32') {
+    // PowerShell joins -Command arguments into script text, so the text goes in env vars instead.
+    const script =
+      'Add-Type -AssemblyName System.Windows.Forms; ' +
+      '$r = [System.Windows.Forms.MessageBox]::Show($env:LOOPIQ_DIALOG_TEXT, $env:LOOPIQ_DIALOG_TITLE, "YesNo", "Warning", "Button2"); ' +
+      'if ($r -eq "Yes") { exit 0 } else { exit 1 }';
+    return {
+      command: findExecutable('powershell.exe', env) ?? 'powershell.exe',
+      args: ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(script, 'utf16le').toString('base64')],
+      env: { LOOPIQ_DIALOG_TEXT: text, LOOPIQ_DIALOG_TITLE: title },
+      approved: (code) => code === 0,
+      timedOut: () => false,
+    };
+  }
+  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return undefined;
+  const zenity = findExecutable('zenity', env);
+  if (zenity) {
+    return {
+      command: zenity,
+      args: ['--question', '--no-markup', '--width=640', `--title=${title}`, `--text=${text}`, '--ok-label=Approve', '--cancel-label=Reject', `--timeout=${timeoutSec}`],
+      approved: (code) => code === 0,
+      timedOut: (code) => code === 5,
+    };
+  }
+  const kdialog = findExecutable('kdialog', env);
+  if (kdialog) {
+    return {
+      command: kdialog,
+      args: ['--title', title, '--yes-label', 'Approve', '--no-label', 'Reject', '--yesno', text],
+      approved: (code) => code === 0,
+      timedOut: () => false,
+    };
+  }
+  return undefined;
+}
+
+/** Shows the dialog (arguments only, never a shell) and waits, at most `timeoutMs`. */
+export function askDialog(title: string, text: string, timeoutMs: number, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<DialogVerdict> {
+  const cmd = dialogCommand(title, text, Math.max(1, Math.ceil(timeoutMs / 1000)), env);
+  if (!cmd) return Promise.resolve('unavailable');
+  return new Promise((resolve) => {
+    let stdout = '';
+    let settled = false;
+    const finish = (v: DialogVerdict) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      live.delete(child);
+      resolve(v);
+    };
+    const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'ignore'], shell: false, env: { ...env, ...cmd.env } });
+    live.add(child);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish('timed_out');
+    }, timeoutMs + 2_000);
+    signal?.addEventListener('abort', () => {
+      child.kill('SIGKILL');
+      finish('declined');
+    }, { once: true });
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.on('error', () => finish('unavailable'));
+    child.on('close', (code) => finish(cmd.approved(code, stdout) ? 'approved' : cmd.timedOut(code, stdout) ? 'timed_out' : 'declined'));
+  });
+}
