@@ -113,6 +113,44 @@ Examples:
     .addOption(json())
     .action((opts) => run(async () => (await import('./commands/rotate.js')).rotate(opts)));
 
+  const clientOption = () =>
+    new Option('--client <name>', 'the AI client').choices(['claude-desktop', 'cursor', 'vscode', 'claude-code', 'windsurf']).makeOptionMandatory();
+  program
+    .command('install')
+    .description("register loopiq-mcp in an AI client's config (absolute node + script; never a token)")
+    .addOption(clientOption())
+    .addOption(org())
+    .addOption(readOnly())
+    .addOption(apiUrl())
+    .option('--config-path <file>', "edit this file instead of the client's usual config")
+    .option('--dry-run', 'print the change without writing')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ loopiq-mcp install --client claude-desktop
+  $ loopiq-mcp install --client cursor --org acme --read-only
+  $ loopiq-mcp install --client vscode --dry-run`,
+    )
+    .action((opts) => run(async () => (await import('./commands/install.js')).install(opts)));
+
+  program
+    .command('uninstall')
+    .description("remove loopiq-mcp from an AI client's config (other servers untouched)")
+    .addOption(clientOption())
+    .option('--config-path <file>', "edit this file instead of the client's usual config")
+    .option('--dry-run', 'print the change without writing')
+    .action((opts) => run(async () => (await import('./commands/install.js')).uninstall(opts)));
+
+  program
+    .command('doctor')
+    .description('check everything a launch needs (node, client configs, keychain, network, token, org) and say what to fix')
+    .addOption(apiUrl())
+    .addOption(org())
+    .addOption(json())
+    .option('--no-self-test', 'skip starting a server to check stdout')
+    .action((opts) => run(async () => (await import('./commands/doctor.js')).doctor(opts)));
+
   program
     .command('approve')
     .argument('[code]', 'the code from the assistant (omit to list pending writes)')

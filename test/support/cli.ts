@@ -1,12 +1,11 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { ClientCapabilities, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { RecordingStdioTransport } from '../../src/util/stdio-probe.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -28,71 +27,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
 }
 
-/**
- * Stdio transport that records every raw stdout line, so tests can prove stdout carried
- * JSON-RPC and nothing else.
- */
-export class RecordingStdioTransport implements Transport {
-  child!: ChildProcessWithoutNullStreams;
-  readonly stdoutLines: string[] = [];
-  stderr = '';
-  private buffer = new ReadBuffer();
-  private partial = '';
-  onmessage?: (m: JSONRPCMessage) => void;
-  onclose?: () => void;
-  onerror?: (e: Error) => void;
-
-  constructor(
-    private readonly args: string[],
-    private readonly env: Record<string, string>,
-  ) {}
-
-  async start() {
-    this.child = spawn(process.execPath, [CLI, ...this.args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (chunk: Buffer) => {
-      const text = this.partial + chunk.toString('utf8');
-      const lines = text.split('\n');
-      this.partial = lines.pop() ?? '';
-      this.stdoutLines.push(...lines);
-      this.buffer.append(chunk);
-      for (let m = this.buffer.readMessage(); m; m = this.buffer.readMessage()) this.onmessage?.(m);
-    });
-    this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
-    this.child.on('close', () => this.onclose?.());
-    this.child.on('error', (e) => this.onerror?.(e));
-  }
-
-  async send(message: JSONRPCMessage) {
-    this.child.stdin.write(serializeMessage(message));
-  }
-
-  async close() {
-    this.child.stdin.end();
-    await new Promise<void>((resolve) => {
-      if (this.child.exitCode !== null) return resolve();
-      const t = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
-      this.child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-  }
-
-  /** Every stdout line must be a JSON-RPC 2.0 message. */
-  nonJsonRpcStdout(): string[] {
-    const all = [...this.stdoutLines, ...(this.partial ? [this.partial] : [])];
-    return all.filter((l) => {
-      try {
-        return (JSON.parse(l) as { jsonrpc?: string }).jsonrpc !== '2.0';
-      } catch {
-        return true;
-      }
-    });
-  }
-}
-
 export async function connectCli(args: string[], env: Record<string, string>, capabilities: ClientCapabilities = {}) {
-  const transport = new RecordingStdioTransport(args, env);
+  const transport = new RecordingStdioTransport(process.execPath, [CLI, ...args], env);
   const client = new Client({ name: 'loopiq-test', version: '1.2.3' }, { capabilities });
   await client.connect(transport);
   return { client, transport, close: () => client.close() };

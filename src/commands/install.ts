@@ -1,0 +1,115 @@
+import { realpathSync } from 'node:fs';
+import { copyFile, readFile, stat } from 'node:fs/promises';
+import { LoopIqError } from '../api/errors.js';
+import { CLIENT_IDS, CLIENTS, ENTRY_NAME, type ClientId, type ClientSpec, type ServerEntry } from '../clients/clients.js';
+import { editJson, lineDiff, parseClientConfig } from '../clients/config-edit.js';
+import { writeFileAtomic } from '../config/files.js';
+import { normalizeApiUrl } from '../config/settings.js';
+import { processIo, type Io } from './context.js';
+
+export interface InstallOptions {
+  client: string;
+  configPath?: string;
+  org?: string;
+  readOnly?: boolean;
+  apiUrl?: string;
+  dryRun?: boolean;
+}
+
+export function clientSpec(id: string): ClientSpec {
+  if (!(CLIENT_IDS as readonly string[]).includes(id)) {
+    throw new LoopIqError('config_invalid', `Unknown client "${id}".`, `Use one of: ${CLIENT_IDS.join(', ')}.`);
+  }
+  return CLIENTS[id as ClientId];
+}
+
+/** The absolute path of this CLI's script, through any npm symlink (never an npx or nvm shim). */
+export function cliScriptPath(): string {
+  const script = process.argv[1];
+  if (!script) throw new LoopIqError('config_invalid', 'Cannot tell where loopiq-mcp is installed.', 'Run it as `node /path/to/loopiq-mcp/bin/loopiq-mcp.js install …`.');
+  return realpathSync(script);
+}
+
+/** What the client will launch: absolute node + absolute script + `serve`; never a token. */
+export function serverEntry(spec: ClientSpec, opts: InstallOptions, env: NodeJS.ProcessEnv): ServerEntry {
+  const args = [cliScriptPath(), 'serve'];
+  if (opts.org) args.push('--org', opts.org);
+  if (opts.readOnly) args.push('--read-only');
+  if (opts.apiUrl) args.push('--api-url', normalizeApiUrl(opts.apiUrl));
+  const entry: ServerEntry = { ...spec.stdioFields, command: realpathSync(process.execPath), args };
+  // Clients start servers with a stripped environment; the keychain needs the session bus on Linux.
+  if (process.platform === 'linux' && env.DBUS_SESSION_BUS_ADDRESS) entry.env = { DBUS_SESSION_BUS_ADDRESS: env.DBUS_SESSION_BUS_ADDRESS };
+  return entry;
+}
+
+async function readConfig(path: string, spec: ClientSpec) {
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const data = text === undefined ? {} : parseClientConfig(path, text, spec.jsonc);
+  return { text, data };
+}
+
+function targetPath(spec: ClientSpec, opts: InstallOptions, env: NodeJS.ProcessEnv): string {
+  const path = opts.configPath ?? spec.configPath(env, process.platform);
+  try {
+    return realpathSync(path); // edit the file a dotfiles symlink points to, not the link
+  } catch {
+    return path;
+  }
+}
+
+/** Atomic write with a backup of the previous content beside it, keeping the file's mode. */
+async function save(path: string, before: string | undefined, after: string) {
+  let mode = 0o600;
+  if (before !== undefined) {
+    mode = (await stat(path)).mode & 0o777;
+    await copyFile(path, `${path}.loopiq-backup`);
+  }
+  await writeFileAtomic(path, after, mode);
+}
+
+export async function install(opts: InstallOptions, io: Io = processIo()): Promise<number> {
+  const spec = clientSpec(opts.client);
+  const path = targetPath(spec, opts, io.env);
+  const { text, data } = await readConfig(path, spec);
+  const entry = serverEntry(spec, opts, io.env);
+  const servers = (data[spec.key] ?? {}) as Record<string, unknown>;
+  if (typeof servers !== 'object' || Array.isArray(servers)) {
+    throw new LoopIqError('config_invalid', `${path}: "${spec.key}" is not an object.`, 'Fix the file by hand (nothing was written).');
+  }
+  const before = text ?? '';
+  const after = editJson(before, [spec.key, ENTRY_NAME], entry);
+  if (text !== undefined && JSON.stringify(servers[ENTRY_NAME]) === JSON.stringify(entry)) {
+    io.stdout.write(`${spec.name}: loopiq is already registered in ${path}; nothing changed.\n`);
+    return 0;
+  }
+  io.stdout.write(`${opts.dryRun ? 'Would change' : 'Changed'} ${path}:\n${lineDiff(before, after)}\n`);
+  if (process.argv[1]?.includes('_npx')) {
+    io.stderr.write('warning: you are running loopiq-mcp through npx; its cache may be cleaned. Install it with `npm i -g loopiq-mcp` and run install again.\n');
+  }
+  if (opts.dryRun) return 0;
+  await save(path, text, after);
+  io.stdout.write(`${text !== undefined ? `Backup: ${path}.loopiq-backup\n` : ''}${spec.restart}\n`);
+  return 0;
+}
+
+export async function uninstall(opts: Pick<InstallOptions, 'client' | 'configPath' | 'dryRun'>, io: Io = processIo()): Promise<number> {
+  const spec = clientSpec(opts.client);
+  const path = targetPath(spec, opts, io.env);
+  const { text, data } = await readConfig(path, spec);
+  const servers = data[spec.key] as Record<string, unknown> | undefined;
+  if (text === undefined || !servers || !(ENTRY_NAME in servers)) {
+    io.stdout.write(`${spec.name}: loopiq is not registered in ${path}; nothing changed.\n`);
+    return 0;
+  }
+  const after = editJson(text, [spec.key, ENTRY_NAME], undefined);
+  io.stdout.write(`${opts.dryRun ? 'Would change' : 'Changed'} ${path}:\n${lineDiff(text, after)}\n`);
+  if (opts.dryRun) return 0;
+  await save(path, text, after);
+  io.stdout.write(`Backup: ${path}.loopiq-backup\n${spec.restart}\n`);
+  return 0;
+}
