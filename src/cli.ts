@@ -172,6 +172,12 @@ Examples:
     .addOption(json())
     .action((opts) => run(async () => (await import('./commands/audit.js')).audit(opts)));
 
+  program
+    .command('sandbox')
+    .description('serve a fake LoopIQ API with demo data on localhost, to try every command without an account')
+    .option('--port <n>', 'port on 127.0.0.1', '8787')
+    .action((opts) => run(async () => (await import('./commands/sandbox.js')).sandbox(opts)));
+
   return program;
 }
 
