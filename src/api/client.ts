@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { TokenSource } from '../auth/token-source.js';
 import { HEADERS, type Endpoint, type HttpMethod } from './contract.js';
 import { LoopIqError, errorFromProblem } from './errors.js';
+import { log } from '../util/log.js';
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -12,7 +13,10 @@ export interface ApiClientOptions {
   userAgent: () => string;
   /** Refuse every non-GET at the HTTP layer. */
   readOnly?: boolean;
+  /** Per attempt. */
   timeoutMs?: number;
+  /** For the whole call, retries included. */
+  deadlineMs?: number;
   retry?: RetryPolicy;
   dispatcher?: Dispatcher;
   env?: NodeJS.ProcessEnv;
@@ -34,6 +38,8 @@ export interface CallOptions {
   dryRun?: boolean;
   /** Override the endpoint's response schema (dry runs). */
   response?: z.ZodType;
+  /** Told before each retry (tool calls turn it into a progress notification). */
+  onRetry?: (why: string, attempt: number) => void;
 }
 
 export interface CallResult<T> {
@@ -92,6 +98,8 @@ export class ApiClient {
     const retryable = method === 'GET' || options.idempotencyKey !== undefined || options.dryRun === true;
     const body = endpoint.body === undefined ? undefined : JSON.stringify(endpoint.body);
 
+    const deadline = AbortSignal.timeout(this.opts.deadlineMs ?? 60_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     let token = await this.opts.tokens.get();
     let reloaded = false;
     for (let attempt = 1; ; attempt++) {
@@ -110,11 +118,12 @@ export class ApiClient {
       let parsed: unknown;
       let retryAfter: number | undefined;
       try {
-        ({ status, parsed, retryAfter } = await this.send(method, url, headers, body, options.signal));
+        ({ status, parsed, retryAfter } = await this.send(method, url, headers, body, signal));
       } catch (err) {
-        const e = this.transportError(err, method, url, requestId, options.signal);
-        if (retryable && e.code !== 'aborted' && attempt < this.retry.attempts) {
-          await this.backoff(attempt, undefined, options.signal);
+        const e = this.transportError(err, method, url, requestId, options.signal, deadline);
+        if (retryable && e.code !== 'aborted' && !deadline.aborted && attempt < this.retry.attempts) {
+          options.onRetry?.(e.code, attempt);
+          await this.backoff(attempt, undefined, signal);
           continue;
         }
         throw e;
@@ -131,7 +140,8 @@ export class ApiClient {
       }
       if (status >= 400) {
         if (retryable && RETRYABLE_STATUS.has(status) && attempt < this.retry.attempts) {
-          await this.backoff(attempt, retryAfter, options.signal);
+          options.onRetry?.(`HTTP ${status}`, attempt);
+          await this.backoff(attempt, retryAfter, signal);
           continue;
         }
         throw errorFromProblem(status, parsed, requestId, retryAfter);
@@ -184,9 +194,12 @@ export class ApiClient {
     return { status: res.statusCode, parsed, retryAfter };
   }
 
-  private transportError(err: unknown, method: string, url: URL, requestId: string, signal?: AbortSignal): LoopIqError {
+  private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined, deadline: AbortSignal): LoopIqError {
     if (err instanceof LoopIqError) return err;
     if (signal?.aborted) return new LoopIqError('aborted', `${method} ${url.pathname} was cancelled.`, '', { requestId });
+    if (deadline.aborted) {
+      return new LoopIqError('timeout', `LoopIQ did not answer ${method} ${url.pathname} within ${(this.opts.deadlineMs ?? 60_000) / 1000} s (retries included).`, 'Try again later; `loopiq-mcp doctor` checks the connection.', { requestId });
+    }
     const e = err as { name?: string; code?: string; message?: string };
     if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new LoopIqError('timeout', `LoopIQ did not answer ${method} ${url.pathname} in time.`, 'Try again; if it persists, run `loopiq-mcp doctor`.', { requestId });
@@ -203,6 +216,7 @@ export class ApiClient {
     const exp = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     const delay = retryAfterSeconds !== undefined ? Math.min(retryAfterSeconds * 1000, this.retry.maxDelayMs * 4) : exp / 2 + Math.random() * (exp / 2);
     await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(new LoopIqError('aborted', 'The request was cancelled.', ''));
       const t = setTimeout(resolve, delay);
       signal?.addEventListener('abort', () => {
         clearTimeout(t);
@@ -223,8 +237,10 @@ export class ApiClient {
 function pinToOrg(data: unknown, org: string, requestId: string): { data: unknown; foreignDropped: number } {
   if (data && typeof data === 'object' && Array.isArray((data as { items?: unknown }).items)) {
     const page = data as { items: { organizationId?: string }[] };
-    const items = page.items.filter((i) => i.organizationId === undefined || i.organizationId === org);
-    return { data: { ...page, items }, foreignDropped: page.items.length - items.length };
+    const items = page.items.filter((i) => i.organizationId === org);
+    const dropped = page.items.length - items.length;
+    if (dropped) log.warn(`withheld ${dropped} record(s) not belonging to ${org} (request ${requestId})`);
+    return { data: { ...page, items }, foreignDropped: dropped };
   }
   const owner = (data as { organizationId?: string } | null)?.organizationId;
   if (owner !== undefined && owner !== org) {

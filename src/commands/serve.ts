@@ -10,6 +10,7 @@ import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
 import { OrgScope } from '../server/org-scope.js';
 import { createMcpServer } from '../server/server.js';
+import { guardStdin } from '../server/stdin-guard.js';
 import { selectTools, type ToolFilter } from '../tools/index.js';
 import { log, routeConsoleToStderr } from '../util/log.js';
 import { userAgent } from '../util/user-agent.js';
@@ -88,7 +89,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     if (closing) return;
     closing = true;
     log.debug(`shutting down (${why})`);
-    closeDialogs();
+    await closeDialogs();
     await server.close().catch(() => {});
     await api.close().catch(() => {});
     await closeSandbox?.().catch(() => {});
@@ -99,7 +100,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
 
-  const transport = new StdioServerTransport();
+  const transport = new StdioServerTransport(guardStdin(process.stdin, (line) => process.stdout.write(line)), process.stdout);
   transport.onerror = (err) => log.warn(`ignored malformed input on stdin: ${err.message}`);
   await server.connect(transport);
   log.debug(`serving ${tools.length} tools for ${settings.apiUrl}${settings.readOnly ? ' (read-only)' : ''}`);

@@ -17,6 +17,8 @@ const Pending = z.object({
   apiOrigin: z.string(),
   org: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
   tool: z.string(),
+  /** Which channel asked (or asks) the human. */
+  channel: z.enum(['elicitation', 'dialog', 'terminal']),
   request: z.object({ method: z.enum(['POST', 'PATCH']), path: z.string(), body: z.unknown() }),
   digest: z.string(),
   preview: z.record(z.string(), z.unknown()),
@@ -55,17 +57,24 @@ export class ApprovalStore {
     return join(this.dir, `${normalizeCode(id)}.json`);
   }
 
-  async create(a: Omit<PendingApproval, 'id' | 'createdAt' | 'expiresAt' | 'status'>, now = Date.now()): Promise<PendingApproval> {
+  async create(a: Omit<PendingApproval, 'id' | 'createdAt' | 'expiresAt' | 'status'> & { status?: 'pending' | 'approved' }, now = Date.now()): Promise<PendingApproval> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const full: PendingApproval = {
+      status: 'pending',
       ...a,
-      id: newApprovalCode(),
+      id: await this.freeCode(),
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + APPROVAL_TTL_MS).toISOString(),
-      status: 'pending',
     };
     await writeFileAtomic(this.file(full.id), JSON.stringify(full, null, 2));
     return full;
+  }
+
+  private async freeCode(): Promise<string> {
+    for (;;) {
+      const code = newApprovalCode();
+      if (!(await this.get(code).catch(() => true))) return code;
+    }
   }
 
   async get(id: string): Promise<PendingApproval | undefined> {

@@ -185,7 +185,7 @@ describe('write gate: terminal approval', () => {
     c.fake.faults.push({ method: 'PATCH', dryRun: false, kind: 'reset-after', times: 3 });
     const first = await execute(c, id);
     expect(first.structuredContent!.outcome).toBe('api_error');
-    expect(first.content[0]!.text).toMatch(/safe \(same Idempotency-Key\)/);
+    expect(first.content[0]!.text).toMatch(/safe \(same Idempotency-Key; it cannot write twice\)/);
     const second = await execute(c, id);
     expect(second.structuredContent!.outcome).toBe('executed');
     const patches = c.fake.requests.filter((q) => q.method === 'PATCH' && !q.query.includes('dryRun'));

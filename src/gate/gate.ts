@@ -88,12 +88,27 @@ export class WriteGate {
     }
 
     const prompt = approvalText({ org: call.org, tool: call.tool, summary: proposal.summary, preview, exact, digest });
+    // Every approval is stored with its own Idempotency-Key, so a retry after a lost response is
+    // the same request, whichever channel approved it.
+    const store = (status: 'pending' | 'approved', channel: ChannelName) =>
+      this.deps.approvals.create({
+        apiOrigin: this.deps.apiOrigin,
+        org: call.org,
+        tool: call.tool,
+        channel,
+        request: { method: exact.method as 'POST' | 'PATCH', path: exact.path, body: exact.body },
+        digest,
+        preview,
+        summary: sanitizeText(proposal.summary),
+        idempotencyKey: `loopiq-mcp-${randomUUID()}`,
+        ...(status === 'approved' ? { status, decidedAt: new Date().toISOString(), decidedBy: `${channel} (${approver()})` } : {}),
+      });
     for (const channel of this.deps.channels) {
       if (channel === 'elicitation') {
         if (!call.elicit) continue;
         await call.progress('waiting for your approval in the client');
         const verdict = await this.elicit(call, prompt);
-        if (verdict.outcome === 'approved') return this.execute(base, exact, 'elicitation', randomUUID(), preview, call.signal);
+        if (verdict.outcome === 'approved') return this.claimAndExecute((await store('approved', channel)).id, call);
         await this.audit(base, { channel, outcome: verdict.outcome, detail: verdict.detail });
         return this.result(call.org, verdict.outcome, `Nothing was written: ${verdict.detail}`, { channel, preview });
       }
@@ -101,23 +116,14 @@ export class WriteGate {
         await call.progress('waiting for your approval in a dialog');
         const verdict = await askDialog(`LoopIQ: approve ${call.tool}?`, prompt, this.deps.confirmTimeoutMs, this.deps.env, call.signal);
         if (verdict === 'unavailable') continue;
-        if (verdict === 'approved') return this.execute(base, exact, 'dialog', randomUUID(), preview, call.signal);
+        if (verdict === 'approved') return this.claimAndExecute((await store('approved', channel)).id, call);
         const outcome: Outcome = verdict === 'timed_out' ? 'timed_out' : 'declined';
         const why = outcome === 'timed_out' ? 'the approval dialog timed out without an answer.' : 'the user rejected the request in the approval dialog.';
         await this.audit(base, { channel, outcome });
         return this.result(call.org, outcome, `Nothing was written: ${why}`, { channel, preview });
       }
       // terminal
-      const pending = await this.deps.approvals.create({
-        apiOrigin: this.deps.apiOrigin,
-        org: call.org,
-        tool: call.tool,
-        request: { method: exact.method as 'POST' | 'PATCH', path: exact.path, body: exact.body },
-        digest,
-        preview,
-        summary: sanitizeText(proposal.summary),
-        idempotencyKey: `loopiq-mcp-${randomUUID()}`,
-      });
+      const pending = await store('pending', channel);
       await this.audit(base, { channel, outcome: 'approval_required', approvalId: pending.id });
       return this.result(
         call.org,
@@ -138,15 +144,19 @@ export class WriteGate {
     );
   }
 
-  /** The terminal flow's second half: send exactly the stored, approved request. */
-  async executeApproved(approvalId: string, call: GateCall): Promise<ToolOutput> {
+  /** `loopiq_execute_approved_action`: send exactly the stored, approved request. */
+  executeApproved(approvalId: string, call: GateCall): Promise<ToolOutput> {
+    return this.claimAndExecute(approvalId, call);
+  }
+
+  private async claimAndExecute(approvalId: string, call: GateCall): Promise<ToolOutput> {
     const id = normalizeCode(approvalId);
     const invalid = async (why: string, a?: PendingApproval) => {
       await this.audit(
         { org: call.org, tool: call.tool, digest: a?.digest ?? '', requestId: call.requestId },
-        { channel: 'terminal', outcome: 'approval_invalid', approvalId: id || null, detail: why },
+        { channel: a?.channel ?? 'terminal', outcome: 'approval_invalid', approvalId: id || null, detail: why },
       );
-      return this.result(call.org, 'approval_invalid', `Nothing was written: ${why}`, { channel: 'terminal', approvalId: id });
+      return this.result(call.org, 'approval_invalid', `Nothing was written: ${why}`, { channel: a?.channel ?? 'terminal', approvalId: id });
     };
     const found = await this.deps.approvals.get(id).catch(() => undefined);
     if (!found) return invalid(`there is no approval "${approvalId}".`);
@@ -176,27 +186,25 @@ export class WriteGate {
     }
     const exact: Exact = { org: claimed.org.id, method: claimed.request.method, path: claimed.request.path, body: claimed.request.body };
     const base = { org: claimed.org, tool: claimed.tool, digest: claimed.digest, requestId: call.requestId };
-    return this.execute(base, exact, 'terminal', claimed.idempotencyKey, claimed.preview, call.signal, claimed);
+    return this.execute(base, exact, claimed, call.signal);
   }
 
   private async execute(
     base: { org: OrgRef; tool: string; digest: string; requestId: string },
     exact: Exact,
-    channel: ChannelName,
-    idempotencyKey: string,
-    preview: Record<string, unknown>,
+    approval: PendingApproval,
     signal: AbortSignal | undefined,
-    approval?: PendingApproval,
   ): Promise<ToolOutput> {
+    const { channel, idempotencyKey } = approval;
     const endpoint = { method: exact.method, path: exact.path, orgScoped: true, body: exact.body, response: writeResponseFor(exact.method, exact.path) };
     try {
       const res = await this.deps.api.callWithMeta(endpoint, { org: exact.org, requestId: base.requestId, idempotencyKey, ...(signal ? { signal } : {}) });
       const ids = resultIds(res.data);
-      if (approval) await this.deps.approvals.transition(approval.id, (a) => ({ ...a, status: 'executed', result: { httpStatus: res.status, ids } }));
-      await this.audit(base, { channel, outcome: 'executed', approvalId: approval?.id ?? null, idempotencyKey, httpStatus: res.status, resultIds: ids });
+      await this.deps.approvals.transition(approval.id, (a) => ({ ...a, status: 'executed', result: { httpStatus: res.status, ids } }));
+      await this.audit(base, { channel, outcome: 'executed', approvalId: approval.id, idempotencyKey, httpStatus: res.status, resultIds: ids });
       return this.result(base.org, 'executed', `Approved and written in ${base.org.name} (${base.org.id}): ${ids.join(', ') || 'done'}.`, {
         channel,
-        ...(approval ? { approvalId: approval.id } : {}),
+        approvalId: approval.id,
         ids,
         result: sanitize(res.data as Record<string, unknown>),
       });
@@ -205,14 +213,14 @@ export class WriteGate {
       // A transport failure may or may not have reached LoopIQ: keep the approval usable, because a
       // retry carries the same Idempotency-Key and cannot write twice.
       const retryable = ['network', 'timeout', 'aborted', 'unavailable', 'rate_limited', 'internal'].includes(e.code);
-      if (approval) {
-        await this.deps.approvals.transition(approval.id, (a) => ({ ...a, status: retryable ? 'approved' : 'failed', executingSince: undefined }));
-      }
-      await this.audit(base, { channel, outcome: 'api_error', approvalId: approval?.id ?? null, idempotencyKey, httpStatus: e.extra.status ?? null, detail: e.code });
-      const again = retryable && approval ? ` The approval is still valid: calling loopiq_execute_approved_action again with "${approval.id}" is safe (same Idempotency-Key).` : '';
-      return this.result(base.org, 'api_error', `The approved write failed at LoopIQ.\n${e.describe()}${again}`, {
+      await this.deps.approvals.transition(approval.id, (a) => ({ ...a, status: retryable ? 'approved' : 'failed', executingSince: undefined }));
+      await this.audit(base, { channel, outcome: 'api_error', approvalId: approval.id, idempotencyKey, httpStatus: e.extra.status ?? null, detail: e.code });
+      const again = retryable
+        ? ` LoopIQ's answer was lost, so the write may or may not have happened. The approval is still valid: calling loopiq_execute_approved_action with "${approval.id}" is safe (same Idempotency-Key; it cannot write twice).`
+        : '';
+      return this.result(base.org, 'api_error', `The approved write did not complete.\n${e.describe()}${again}`, {
         channel,
-        ...(approval ? { approvalId: approval.id } : {}),
+        approvalId: approval.id,
       });
     }
   }

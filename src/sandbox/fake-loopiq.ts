@@ -42,6 +42,8 @@ export interface RecordedRequest {
   headers: Record<string, string | undefined>;
   body: string;
   status: number;
+  /** The client went away before the response was sent (cancellation). */
+  aborted?: boolean;
 }
 
 /** A one-shot (or n-shot) misbehaviour for matching requests. */
@@ -123,6 +125,9 @@ export class FakeLoopIq {
       status: 0,
     };
     this.requests.push(record);
+    res.on('close', () => {
+      if (!res.writableFinished) record.aborted = true;
+    });
     const requestId = (req.headers[HEADERS.requestId] as string | undefined) ?? randomUUID();
 
     const fault = this.takeFault(record);

@@ -6,6 +6,7 @@ import type { ApiClient } from '../api/client.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { ToolContext, ToolDef, UserContext } from '../tools/define.js';
 import { renderText } from '../tools/format.js';
+import { lenientShape } from '../tools/lenient.js';
 import { VERSION } from '../version.js';
 import type { GateCall, WriteGate } from '../gate/gate.js';
 import type { OrgScope } from './org-scope.js';
@@ -36,21 +37,23 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
+        inputSchema: lenientShape(tool.input),
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
       },
       async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
         const requestId = randomUUID();
         const progressToken = extra._meta?.progressToken;
+        let step = 0;
         const base = {
           api: deps.api,
           whoami: () => deps.scope.whoami(extra.signal),
           progress: async (message: string) => {
             if (progressToken === undefined) return;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 0, message } });
+            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: ++step, message } });
           },
         };
+        const onRetry = (why: string, attempt: number) => void base.progress(`LoopIQ: ${why}; retrying (attempt ${attempt + 1})`).catch(() => {});
         try {
           let output;
           if (tool.scope === 'org') {
@@ -68,14 +71,14 @@ export function createMcpServer(deps: ServerDeps): McpServer {
             const ctx: ToolContext = {
               ...base,
               org,
-              call: { org: org.id, requestId, signal: extra.signal },
+              call: { org: org.id, requestId, signal: extra.signal, onRetry },
               write: (proposal) => deps.gate.submit(proposal, gateCall),
               executeApproved: (approvalId) => deps.gate.executeApproved(approvalId, gateCall),
             };
             output = await tool.handler(args, ctx);
           } else {
             const org = await deps.scope.current(extra.signal).catch(() => undefined);
-            const ctx: UserContext = { ...base, org, call: { requestId, signal: extra.signal } };
+            const ctx: UserContext = { ...base, org, call: { requestId, signal: extra.signal, onRetry } };
             output = await tool.handler(args, ctx);
           }
           return {

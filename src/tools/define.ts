@@ -16,7 +16,7 @@ export interface ToolContext {
   /** The pinned organization; tools never take it as a parameter. */
   org: OrgRef;
   /** Base options for every API call of this tool call: pinned org, abort signal, request id. */
-  call: Required<Pick<CallOptions, 'org' | 'requestId'>> & Pick<CallOptions, 'signal'>;
+  call: Required<Pick<CallOptions, 'org' | 'requestId'>> & Pick<CallOptions, 'signal' | 'onRetry'>;
   whoami(): Promise<Me>;
   progress(message: string): Promise<void>;
   /** The only way to write: through the gate (preview, human approval, idempotency, audit). */
@@ -26,7 +26,7 @@ export interface ToolContext {
 
 export interface UserContext extends Omit<ToolContext, 'org' | 'call' | 'write' | 'executeApproved'> {
   org: OrgRef | undefined;
-  call: Pick<CallOptions, 'signal' | 'requestId'>;
+  call: Pick<CallOptions, 'signal' | 'requestId' | 'onRetry'>;
 }
 
 export interface ToolOutput {
@@ -97,7 +97,7 @@ export const listOutput = {
   withheldForeign: z.number().int().optional(),
 };
 
-export const recordOutput = { organization: orgRefShape, record: looseRecord };
+export const recordOutput = { organization: orgRefShape, record: looseRecord, truncated: z.boolean().optional() };
 
 export const writeOutput = {
   organization: orgRefShape,

@@ -57,7 +57,34 @@ export function listResult(
 export function recordResult(org: OrgRef, noun: string, record: object): ToolOutput {
   const clean = sanitize(record) as Record<string, unknown>;
   const label = typeof clean.key === 'string' ? clean.key : typeof clean.id === 'string' ? clean.id : '';
-  return { summary: `${noun} ${label} in ${org.name} (${org.id}).`, structured: { organization: org, record: clean } };
+  const { value, truncated } = shrinkToBudget(clean);
+  const summary = `${noun} ${label} in ${org.name} (${org.id}).${truncated ? ' Long text and lists were shortened to fit the size budget (marked "[truncated]").' : ''}`;
+  return { summary, structured: { organization: org, record: value, ...(truncated ? { truncated: true } : {}) } };
+}
+
+/** Shortens long strings, then long arrays, until the JSON fits; the result is always whole JSON. */
+export function shrinkToBudget(record: Record<string, unknown>, budget = RESULT_BUDGET): { value: Record<string, unknown>; truncated: boolean } {
+  if (JSON.stringify(record).length <= budget) return { value: record, truncated: false };
+  let value = record;
+  for (let maxString = 4_000; maxString >= 100; maxString = Math.floor(maxString / 2)) {
+    value = cut(record, maxString, Infinity);
+    if (JSON.stringify(value).length <= budget) return { value, truncated: true };
+  }
+  for (let maxItems = 50; maxItems >= 1; maxItems = Math.floor(maxItems / 2)) {
+    value = cut(record, 100, maxItems);
+    if (JSON.stringify(value).length <= budget) return { value, truncated: true };
+  }
+  return { value: { id: record.id ?? null, truncated: 'record too large to show; ask for a narrower view' }, truncated: true };
+}
+
+function cut(v: unknown, maxString: number, maxItems: number): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (typeof v === 'string') return v.length > maxString ? `${v.slice(0, maxString)}… [truncated ${v.length - maxString} chars]` : v;
+  if (Array.isArray(v)) {
+    const kept = v.slice(0, maxItems).map((x) => cut(x, maxString, maxItems));
+    return v.length > maxItems ? [...kept, `[truncated: ${v.length - maxItems} more]`] : kept;
+  }
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cut(x, maxString, maxItems)]));
+  return v;
 }
 
 function fitToBudget(items: Record<string, unknown>[]): Record<string, unknown>[] {

@@ -12,7 +12,6 @@ import {
 } from '../api/contract.js';
 import { defineTool, listOutput, orgRefShape, paging, READ, recordId, recordOutput, type ToolDef } from './define.js';
 import { listResult, recordResult } from './format.js';
-import { jsonArray } from './lenient.js';
 
 type Query = Record<string, string | number | undefined>;
 
@@ -110,7 +109,7 @@ export const search = listTool({
   noun: 'result',
   filters: {
     query: z.string().min(1).max(500).describe('Search text'),
-    types: jsonArray(z.array(z.enum(SEARCH_TYPES)).min(1)).optional().describe('Restrict to these record types'),
+    types: z.array(z.enum(SEARCH_TYPES)).min(1).optional().describe('Restrict to these record types'),
   },
   endpoint: api.search,
   toQuery: ({ query, types }) => ({ q: query, types: types?.join(',') }),

@@ -8,7 +8,6 @@ import {
   UpdateWorkItemBody,
 } from '../api/contract.js';
 import { defineTool, recordId, writeOutput, type Annotations, type ToolDef } from './define.js';
-import { jsonObject } from './lenient.js';
 
 const CREATE: Annotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 const UPDATE: Annotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
@@ -32,7 +31,7 @@ export const updateWorkItem = defineTool({
   description: `Change fields of a work item (only those given).${NEEDS_APPROVAL}`,
   scope: 'org',
   write: true,
-  input: { id: recordId('Work item'), changes: jsonObject(UpdateWorkItemBody.refine((c) => Object.keys(c).length > 0, 'give at least one field to change')) },
+  input: { id: recordId('Work item'), changes: UpdateWorkItemBody.refine((c) => Object.keys(c).length > 0, 'give at least one field to change') },
   output: writeOutput,
   annotations: UPDATE,
   handler: ({ id, changes }, ctx) =>
@@ -63,14 +62,13 @@ export const createServiceRequest = defineTool({
   handler: (args, ctx) => ctx.write({ endpoint: api.createServiceRequest(args), summary: `Create service request "${args.title}" (${args.category})` }),
 });
 
-const pkg = RemediationWorkPackageBody.shape;
 export const createRemediationWorkPackage = defineTool({
   name: 'loopiq_create_remediation_work_package',
   title: 'Create remediation work package',
   description: `One parent remediation story with child tasks, linked to controls, findings, evidence or blockers.${NEEDS_APPROVAL}`,
   scope: 'org',
   write: true,
-  input: { ...pkg, parent: jsonObject(pkg.parent), tasks: jsonObject(pkg.tasks), references: jsonObject(pkg.references) },
+  input: RemediationWorkPackageBody.shape,
   output: writeOutput,
   annotations: CREATE,
   handler: (args, ctx) =>

@@ -15,8 +15,18 @@ interface DialogCommand {
 
 /** Dialog processes still open, so shutdown can close them (no orphans). */
 const live = new Set<ChildProcess>();
-export function closeDialogs() {
-  for (const c of live) c.kill('SIGTERM');
+
+/** Ends open dialogs and waits (briefly) until they are gone and reaped. */
+export async function closeDialogs(waitMs = 500): Promise<void> {
+  const exits = [...live].map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        if (c.exitCode !== null || c.signalCode !== null) return resolve();
+        c.once('exit', () => resolve());
+        c.kill('SIGTERM');
+      }),
+  );
+  await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, waitMs))]);
 }
 
 export function findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined {
