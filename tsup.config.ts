@@ -5,9 +5,15 @@ export default defineConfig({
   format: ['esm'],
   target: 'node20',
   platform: 'node',
+  // Each command is its own chunk, loaded only when that command runs.
   splitting: true,
   clean: true,
   sourcemap: true,
-  // Native addon: must stay a real package import so its prebuilt binary resolves.
+  minify: true,
+  // Bundle dependencies: resolving and compiling hundreds of small ESM files is most of a cold
+  // start. The keychain addon stays a real import so its prebuilt binary resolves.
+  noExternal: [/^(?!@napi-rs\/keyring)/],
   external: ['@napi-rs/keyring'],
+  // Bundled CommonJS dependencies still call require().
+  banner: { js: "import { createRequire as __loopiqCreateRequire } from 'node:module'; const require = __loopiqCreateRequire(import.meta.url);" },
 });

@@ -1,10 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { TokenSource } from '../auth/token-source.js';
 import { HEADERS, type Endpoint, type HttpMethod } from './contract.js';
 import { LoopIqError, errorFromProblem } from './errors.js';
 import { log } from '../util/log.js';
+import { mayHideText } from '../util/untrusted.js';
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -13,7 +14,7 @@ export interface ApiClientOptions {
   userAgent: () => string;
   /** Refuse every non-GET at the HTTP layer. */
   readOnly?: boolean;
-  /** Per attempt. */
+  /** Per attempt: connect, headers and body timeouts of the connection pool. */
   timeoutMs?: number;
   /** For the whole call, retries included. */
   deadlineMs?: number;
@@ -48,20 +49,33 @@ export interface CallResult<T> {
   status: number;
   /** Records dropped because their organizationId was not the pinned org. */
   foreignDropped: number;
+  /** Size of the response body, in characters. */
+  size: number;
+  /** The body had invisible/bidi characters or \u escapes that may hide them (see sanitize). */
+  mayHideText: boolean;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 4_000 };
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
+/** undici is loaded on the first request, not at start: it costs ~100 ms to load (llhttp). */
+let undici: Promise<typeof import('undici')> | undefined;
+export const loadUndici = () =>
+  // Bundled, the CommonJS package surfaces as a default export only.
+  (undici ??= import('undici').then((m) => ('Agent' in m ? m : (m as unknown as { default: typeof m }).default)));
+
+export const POOL_SIZE = 16;
+
 /** Keep-alive agent; through HTTP(S)_PROXY when the environment sets one (NO_PROXY honoured). */
-export function createDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher {
-  const timeouts = { keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000, connect: { timeout: 10_000 } };
+export async function createDispatcher(env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<Dispatcher> {
+  const { Agent, EnvHttpProxyAgent } = await loadUndici();
+  const timeouts = { keepAliveTimeout: 30_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(10_000, timeoutMs) } };
   const proxied = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
-  return proxied ? new EnvHttpProxyAgent(timeouts) : new Agent({ ...timeouts, connections: 16 });
+  return proxied ? new EnvHttpProxyAgent({ ...timeouts, connections: POOL_SIZE }) : new Agent({ ...timeouts, connections: POOL_SIZE });
 }
 
 export class ApiClient {
-  private readonly dispatcher: Dispatcher;
+  private dispatcher?: Promise<Dispatcher>;
   private readonly retry: RetryPolicy;
   readonly baseUrl: string;
   readonly origin: string;
@@ -69,7 +83,7 @@ export class ApiClient {
   constructor(private readonly opts: ApiClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
-    this.dispatcher = opts.dispatcher ?? createDispatcher(opts.env);
+    if (opts.dispatcher) this.dispatcher = Promise.resolve(opts.dispatcher);
     this.retry = opts.retry ?? DEFAULT_RETRY;
   }
 
@@ -90,7 +104,8 @@ export class ApiClient {
       throw new LoopIqError('no_organization', 'No organization is selected for this request.', 'Run `loopiq-mcp use-org <id|slug>`.');
     }
     const requestId = options.requestId ?? randomUUID();
-    const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    // randomUUID draws from a cached entropy pool; randomBytes would make a syscall per call.
+    const traceparent = `00-${randomUUID().replace(/-/g, '')}-${randomUUID().slice(0, 8)}${randomUUID().slice(0, 8)}-01`;
     const url = new URL(this.baseUrl + endpoint.path);
     for (const [k, v] of Object.entries(endpoint.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     if (options.dryRun) url.searchParams.set('dryRun', 'true');
@@ -98,8 +113,21 @@ export class ApiClient {
     const retryable = method === 'GET' || options.idempotencyKey !== undefined || options.dryRun === true;
     const body = endpoint.body === undefined ? undefined : JSON.stringify(endpoint.body);
 
-    const deadline = AbortSignal.timeout(this.opts.deadlineMs ?? 60_000);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const deadlineTimer = abortAfter(this.opts.deadlineMs ?? 60_000, options.signal);
+    try {
+      return await this.attempts(endpoint, options, { method, url, body, requestId, traceparent, retryable }, deadlineTimer.signal);
+    } finally {
+      deadlineTimer.dispose();
+    }
+  }
+
+  private async attempts<R extends z.ZodType>(
+    endpoint: Endpoint<R>,
+    options: CallOptions,
+    req: { method: HttpMethod; url: URL; body: string | undefined; requestId: string; traceparent: string; retryable: boolean },
+    signal: AbortSignal,
+  ): Promise<CallResult<z.infer<R>>> {
+    const { method, url, body, requestId, traceparent, retryable } = req;
     let token = await this.opts.tokens.get();
     let reloaded = false;
     for (let attempt = 1; ; attempt++) {
@@ -116,12 +144,13 @@ export class ApiClient {
 
       let status: number;
       let parsed: unknown;
+      let text = '';
       let retryAfter: number | undefined;
       try {
-        ({ status, parsed, retryAfter } = await this.send(method, url, headers, body, signal));
+        ({ status, parsed, retryAfter, text } = await this.send(method, url, headers, body, signal));
       } catch (err) {
-        const e = this.transportError(err, method, url, requestId, options.signal, deadline);
-        if (retryable && e.code !== 'aborted' && !deadline.aborted && attempt < this.retry.attempts) {
+        const e = this.transportError(err, method, url, requestId, options.signal, signal);
+        if (retryable && e.code !== 'aborted' && !signal.aborted && attempt < this.retry.attempts) {
           options.onRetry?.(e.code, attempt);
           await this.backoff(attempt, undefined, signal);
           continue;
@@ -159,20 +188,19 @@ export class ApiClient {
         );
       }
       const { data, foreignDropped } = endpoint.orgScoped && !options.dryRun ? pinToOrg(result.data, options.org!, requestId) : { data: result.data, foreignDropped: 0 };
-      return { data: data as z.infer<R>, requestId, status, foreignDropped };
+      return { data: data as z.infer<R>, requestId, status, foreignDropped, size: text.length, mayHideText: mayHideText(text) };
     }
   }
 
-  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal) {
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
-    const res = await request(url, {
-      method,
-      headers,
-      body,
-      dispatcher: this.dispatcher,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
+    // Per-attempt limits are the dispatcher's connect/headers/body timeouts; `signal` is the call's
+    // deadline and the client's cancellation.
+    const [{ request }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env, this.opts.timeoutMs))]);
+    const res = await request(url, { method, headers, body, dispatcher, signal });
     const text = await res.body.text();
+    // undici frees the socket one tick after the body ends; yielding here lets the next request
+    // (e.g. the record after /me) reuse this keep-alive connection instead of opening another.
+    await new Promise<void>((r) => setImmediate(r));
     const ra = res.headers[HEADERS.retryAfter];
     const retryAfterRaw = Array.isArray(ra) ? ra[0] : ra;
     const retryAfter = retryAfterRaw !== undefined && /^\d+$/.test(retryAfterRaw) ? Number(retryAfterRaw) : undefined;
@@ -191,10 +219,11 @@ export class ApiClient {
         }
       }
     }
-    return { status: res.statusCode, parsed, retryAfter };
+    return { status: res.statusCode, parsed, retryAfter, text };
   }
 
   private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined, deadline: AbortSignal): LoopIqError {
+    // `deadline` also fires when the caller cancels; `signal` tells which.
     if (err instanceof LoopIqError) return err;
     if (signal?.aborted) return new LoopIqError('aborted', `${method} ${url.pathname} was cancelled.`, '', { requestId });
     if (deadline.aborted) {
@@ -226,8 +255,27 @@ export class ApiClient {
   }
 
   async close() {
-    await this.dispatcher.close();
+    await (await this.dispatcher)?.close();
   }
+}
+
+/**
+ * An abort signal that fires after `ms` or when `parent` aborts, with explicit cleanup: on Node 20,
+ * AbortSignal.timeout/any keep timers and listeners alive long after a fast call has finished.
+ */
+function abortAfter(ms: number, parent?: AbortSignal) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('deadline')), ms);
+  const onParent = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
+    },
+  };
 }
 
 /**

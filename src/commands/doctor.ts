@@ -1,12 +1,11 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { request } from 'undici';
 import { api, type Me } from '../api/contract.js';
 import { toLoopIqError } from '../api/errors.js';
 import { CLIENT_IDS, CLIENTS, ENTRY_NAME, type ServerEntry } from '../clients/clients.js';
 import { parseClientConfig } from '../clients/config-edit.js';
-import { createDispatcher } from '../api/client.js';
+import { createDispatcher, loadUndici } from '../api/client.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { dialogCommand, findExecutable } from '../gate/channels/dialog.js';
 import { findOrg } from '../server/org-scope.js';
@@ -163,8 +162,8 @@ function redactUrl(u: string) {
 }
 
 async function reachable(apiUrl: string, env: NodeJS.ProcessEnv): Promise<Check> {
+  const [{ request }, dispatcher] = await Promise.all([loadUndici(), createDispatcher(env)]);
   const started = performance.now();
-  const dispatcher = createDispatcher(env);
   try {
     const res = await request(`${apiUrl}/api/v1/me`, { dispatcher, signal: AbortSignal.timeout(10_000), headers: { 'user-agent': `loopiq-mcp/${VERSION} doctor` } });
     await res.body.dump();

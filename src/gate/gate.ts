@@ -6,7 +6,7 @@ import { DryRun, writeResponseFor, type Endpoint, type HttpMethod } from '../api
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import type { OrgRef } from '../server/org-scope.js';
 import type { ToolOutput } from '../tools/define.js';
-import { sanitize, sanitizeText } from '../tools/format.js';
+import { sanitize, sanitizeText } from '../util/untrusted.js';
 import { ApprovalStore, normalizeCode, type PendingApproval } from './approvals.js';
 import type { AuditEntry, AuditLog, Outcome } from './audit.js';
 import { askDialog } from './channels/dialog.js';

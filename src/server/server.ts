@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { ApiClient } from '../api/client.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { ToolContext, ToolDef, UserContext } from '../tools/define.js';
@@ -38,8 +39,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         title: tool.title,
         description: tool.description,
         inputSchema: lenientShape(tool.input),
-        outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations },
+        annotations: tool.annotations,
       },
       async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
         const requestId = randomUUID();
@@ -92,7 +92,45 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       },
     );
   }
+  // Computed once, on first request (the SDK rebuilds every JSON Schema on every tools/list), and
+  // without the `$schema` and `execution` noise that costs context on every model turn.
+  let toolList: ListToolsResult | undefined;
+  server.server.setRequestHandler(ListToolsRequestSchema, () => (toolList ??= listTools(deps.tools)));
   return server;
+}
+
+export function listTools(tools: ToolDef[]): ListToolsResult {
+  return {
+    tools: tools.map((t) => ({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: inputJsonSchema(t.input),
+      outputSchema: t.output,
+      annotations: t.annotations,
+    })),
+  };
+}
+
+function inputJsonSchema(shape: z.ZodRawShape) {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(z.object(shape), { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
+  return compact(rest) as { type: 'object'; [k: string]: unknown };
+}
+
+/**
+ * What the model needs to call a tool, and no more: length caps and id patterns stay enforced by
+ * the server's own validation; `type` is implied by `enum`.
+ */
+function compact(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compact);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'maxLength' || k === 'maxItems' || k === 'pattern') continue;
+    if (k === 'type' && 'enum' in node) continue;
+    out[k] = k === 'enum' || k === 'required' ? v : compact(v);
+  }
+  return out;
 }
 
 /** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */

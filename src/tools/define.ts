@@ -36,34 +36,33 @@ export interface ToolOutput {
   isError?: boolean;
 }
 
-interface BaseTool<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+interface BaseTool<I extends z.ZodRawShape> {
   name: string;
   title: string;
   description: string;
   input: I;
-  output: O;
+  /** JSON Schema of `structuredContent`, advertised as-is (kept small: it costs context every turn). */
+  output: OutputSchema;
   annotations: Annotations;
   /** Writes are hidden in read-only mode. */
   write?: boolean;
 }
 
-export interface OrgTool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape>
-  extends BaseTool<I, O> {
+export interface OrgTool<I extends z.ZodRawShape = z.ZodRawShape> extends BaseTool<I> {
   scope: 'org';
   handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolOutput>;
 }
 
 /** Works without a selected organization (identity tools). */
-export interface UserTool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape>
-  extends BaseTool<I, O> {
+export interface UserTool<I extends z.ZodRawShape = z.ZodRawShape> extends BaseTool<I> {
   scope: 'user';
   handler(args: z.infer<z.ZodObject<I>>, ctx: UserContext): Promise<ToolOutput>;
 }
 
-export type ToolDef = OrgTool<any, any> | UserTool<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ToolDef = OrgTool<any> | UserTool<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: OrgTool<I, O>): OrgTool<I, O>;
-export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: UserTool<I, O>): UserTool<I, O>;
+export function defineTool<I extends z.ZodRawShape>(tool: OrgTool<I>): OrgTool<I>;
+export function defineTool<I extends z.ZodRawShape>(tool: UserTool<I>): UserTool<I>;
 export function defineTool(tool: ToolDef): ToolDef {
   return tool;
 }
@@ -81,30 +80,27 @@ export const recordId = (what: string) =>
     .describe(`${what} id`);
 
 export const paging = {
-  limit: z.number().int().min(1).max(100).default(25).describe('Page size, 1-100'),
-  cursor: z.string().max(512).optional().describe('nextCursor from the previous page'),
+  limit: z.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(512).optional().describe('From nextCursor'),
 };
 
-export const orgRefShape = z.object({ id: z.string(), slug: z.string(), name: z.string() });
-const looseRecord = z.record(z.string(), z.unknown());
+// ---- output schemas (JSON Schema, as data) ----
 
-export const listOutput = {
-  organization: orgRefShape,
-  items: z.array(looseRecord),
-  count: z.number().int(),
-  nextCursor: z.string().nullable(),
-  truncated: z.boolean().optional(),
-  withheldForeign: z.number().int().optional(),
-};
+export interface OutputSchema {
+  [k: string]: unknown;
+  type: 'object';
+  required: string[];
+}
 
-export const recordOutput = { organization: orgRefShape, record: looseRecord, truncated: z.boolean().optional() };
-
-export const writeOutput = {
-  organization: orgRefShape,
-  outcome: z.enum(['executed', 'approval_required', 'declined', 'cancelled', 'timed_out', 'no_channel', 'approval_invalid', 'preview_failed', 'api_error']),
-  channel: z.string().nullable(),
-  approvalId: z.string().optional(),
-  ids: z.array(z.string()).optional(),
-  preview: looseRecord.optional(),
-  result: looseRecord.optional(),
-};
+/**
+ * `structuredContent` is described by the names it always has, not by full record schemas: the
+ * whole tools/list costs context on every model turn, and the records are in the text as well.
+ * Every result names its organization ({id, slug, name}).
+ */
+const output = (...required: string[]): OutputSchema => ({ type: 'object', required });
+export const listOutput = output('organization', 'items', 'count', 'nextCursor');
+export const recordOutput = output('organization', 'record');
+export const whoamiOutput = output('user', 'organization');
+export const organizationsOutput = output('organizations', 'organization');
+/** Also `channel`, `approvalId`, `ids`, `preview`, `result` where they apply. */
+export const writeOutput = output('organization', 'outcome');

@@ -1,37 +1,21 @@
+import { sanitize } from '../util/untrusted.js';
 import type { OrgRef } from '../server/org-scope.js';
 import type { ToolOutput } from './define.js';
-
-/** Zero-width, bidi controls, tag characters and other invisibles used to hide instructions. */
-// eslint-disable-next-line no-misleading-character-class
-const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
-
-export function sanitizeText(s: string): string {
-  return s.replace(INVISIBLE, '');
-}
-
-/** Deep copy with every string stripped of invisible and bidi control characters. */
-export function sanitize<T>(value: T): T {
-  if (typeof value === 'string') return sanitizeText(value) as T;
-  if (Array.isArray(value)) return value.map(sanitize) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = sanitize(v);
-    return out as T;
-  }
-  return value;
-}
 
 /** Size budget of one tool result's data, in characters of JSON. */
 export const RESULT_BUDGET = 24_000;
 
-export function listResult(
-  org: OrgRef,
-  noun: string,
-  page: { items: object[]; nextCursor: string | null },
-  foreignDropped: number,
-): ToolOutput {
-  const items = sanitize(page.items) as Record<string, unknown>[];
-  const kept = fitToBudget(items);
+/** What the API client knows about a response, to skip work it proves unnecessary. */
+export interface ResponseFacts {
+  foreignDropped: number;
+  size: number;
+  mayHideText: boolean;
+}
+
+export function listResult(org: OrgRef, noun: string, page: { items: object[]; nextCursor: string | null }, facts: ResponseFacts): ToolOutput {
+  const foreignDropped = facts.foreignDropped;
+  const items = (facts.mayHideText ? sanitize(page.items) : page.items) as Record<string, unknown>[];
+  const kept = facts.size <= RESULT_BUDGET ? items : fitToBudget(items);
   const truncated = kept.length < items.length;
   const structured: Record<string, unknown> = {
     organization: org,
@@ -54,10 +38,10 @@ export function listResult(
   return { summary: notes.join(' '), structured };
 }
 
-export function recordResult(org: OrgRef, noun: string, record: object): ToolOutput {
-  const clean = sanitize(record) as Record<string, unknown>;
+export function recordResult(org: OrgRef, noun: string, record: object, facts: ResponseFacts): ToolOutput {
+  const clean = (facts.mayHideText ? sanitize(record) : record) as Record<string, unknown>;
   const label = typeof clean.key === 'string' ? clean.key : typeof clean.id === 'string' ? clean.id : '';
-  const { value, truncated } = shrinkToBudget(clean);
+  const { value, truncated } = facts.size <= RESULT_BUDGET ? { value: clean, truncated: false } : shrinkToBudget(clean);
   const summary = `${noun} ${label} in ${org.name} (${org.id}).${truncated ? ' Long text and lists were shortened to fit the size budget (marked "[truncated]").' : ''}`;
   return { summary, structured: { organization: org, record: value, ...(truncated ? { truncated: true } : {}) } };
 }

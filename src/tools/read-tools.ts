@@ -10,7 +10,7 @@ import {
   WORK_ITEM_TYPES,
   type Endpoint,
 } from '../api/contract.js';
-import { defineTool, listOutput, orgRefShape, paging, READ, recordId, recordOutput, type ToolDef } from './define.js';
+import { defineTool, listOutput, organizationsOutput, paging, READ, recordId, recordOutput, whoamiOutput, type ToolDef } from './define.js';
 import { listResult, recordResult } from './format.js';
 
 type Query = Record<string, string | number | undefined>;
@@ -37,7 +37,7 @@ function listTool<F extends z.ZodRawShape>(spec: {
       const { limit, cursor, ...filters } = args as { limit: number; cursor?: string } & Record<string, unknown>;
       const query: Query = { ...(spec.toQuery ? spec.toQuery(filters as z.infer<z.ZodObject<F>>) : (filters as Query)), limit, cursor };
       const res = await ctx.api.callWithMeta(spec.endpoint(query), ctx.call);
-      return listResult(ctx.org, spec.noun, res.data as { items: object[]; nextCursor: string | null }, res.foreignDropped);
+      return listResult(ctx.org, spec.noun, res.data as { items: object[]; nextCursor: string | null }, res);
     },
   });
 }
@@ -52,13 +52,11 @@ function getTool(spec: { name: string; title: string; description: string; noun:
     output: recordOutput,
     annotations: READ,
     async handler({ id }, ctx) {
-      const record = await ctx.api.call(spec.endpoint(id), ctx.call);
-      return recordResult(ctx.org, spec.noun, record as object);
+      const res = await ctx.api.callWithMeta(spec.endpoint(id), ctx.call);
+      return recordResult(ctx.org, spec.noun, res.data as object, res);
     },
   });
 }
-
-const orgShape = z.object({ id: z.string(), slug: z.string(), name: z.string(), role: z.string(), mcpEnabled: z.boolean(), selected: z.boolean() });
 
 export const whoami = defineTool({
   name: 'loopiq_whoami',
@@ -66,12 +64,7 @@ export const whoami = defineTool({
   description: 'The signed-in LoopIQ user, token expiry, and the organization this server is pinned to.',
   scope: 'user',
   input: {},
-  output: {
-    user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
-    tokenExpiresAt: z.string().nullable(),
-    organization: orgRefShape.nullable(),
-    organizationProblem: z.string().optional(),
-  },
+  output: whoamiOutput,
   annotations: READ,
   async handler(_args, ctx) {
     const me = await ctx.whoami();
@@ -90,7 +83,7 @@ export const listOrganizations = defineTool({
   description: 'Organizations the user belongs to, marking the one this server is pinned to. Only the user can change it.',
   scope: 'user',
   input: {},
-  output: { organizations: z.array(orgShape), organization: orgRefShape.nullable() },
+  output: organizationsOutput,
   annotations: READ,
   async handler(_args, ctx) {
     const me = await ctx.whoami();

@@ -11,7 +11,7 @@ import { defineTool, recordId, writeOutput, type Annotations, type ToolDef } fro
 
 const CREATE: Annotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 const UPDATE: Annotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
-const NEEDS_APPROVAL = ' A human must approve the exact request before anything is written.';
+const NEEDS_APPROVAL = ' Runs only after a human approves the exact request.';
 
 export const createWorkItem = defineTool({
   name: 'loopiq_create_work_item',
