@@ -77,6 +77,7 @@ Examples:
     .command('logout')
     .description('revoke the token on the server (best effort) and delete it from the keychain')
     .addOption(apiUrl())
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp logout\n  $ loopiq-mcp logout --api-url https://staging.loopiq.example')
     .action((opts) => run(async () => (await import('./commands/logout.js')).logout(opts)));
 
   program
@@ -95,6 +96,7 @@ Examples:
     .addOption(apiUrl())
     .addOption(org())
     .addOption(json())
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp orgs\n  $ loopiq-mcp orgs --json | jq -r ".[].slug"')
     .action((opts) => run(async () => (await import('./commands/orgs.js')).orgs(opts)));
 
   program
@@ -111,6 +113,7 @@ Examples:
     .description('mint a new token, verify it, swap it into the keychain, revoke the old one')
     .addOption(apiUrl())
     .addOption(json())
+    .addHelpText('after', '\nRunning servers keep working: they re-read the keychain after one 401.\n\nExamples:\n  $ loopiq-mcp rotate\n  $ loopiq-mcp rotate --json')
     .action((opts) => run(async () => (await import('./commands/rotate.js')).rotate(opts)));
 
   const clientOption = () =>
@@ -140,6 +143,7 @@ Examples:
     .addOption(clientOption())
     .option('--config-path <file>', "edit this file instead of the client's usual config")
     .option('--dry-run', 'print the change without writing')
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp uninstall --client cursor\n  $ loopiq-mcp uninstall --client vscode --dry-run')
     .action((opts) => run(async () => (await import('./commands/install.js')).uninstall(opts)));
 
   program
@@ -149,6 +153,7 @@ Examples:
     .addOption(org())
     .addOption(json())
     .option('--no-self-test', 'skip starting a server to check stdout')
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp doctor\n  $ loopiq-mcp doctor --json | jq \'.checks[] | select(.status != "ok")\'')
     .action((opts) => run(async () => (await import('./commands/doctor.js')).doctor(opts)));
 
   program
@@ -163,6 +168,7 @@ Examples:
     .command('reject')
     .argument('<code>', 'the code of a pending write')
     .description('reject a pending write; nothing will be sent')
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp reject K7MQ2P')
     .action((code: string) => run(async () => (await import('./commands/approve.js')).reject(code)));
 
   program
@@ -170,12 +176,14 @@ Examples:
     .description('show the local log of write attempts')
     .option('--verify', 'check the hash chain; exit 1 if a line was edited or removed')
     .addOption(json())
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp audit\n  $ loopiq-mcp audit --verify')
     .action((opts) => run(async () => (await import('./commands/audit.js')).audit(opts)));
 
   program
     .command('sandbox')
     .description('serve a fake LoopIQ API with demo data on localhost, to try every command without an account')
     .option('--port <n>', 'port on 127.0.0.1', '8787')
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp sandbox\n  $ LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --with-token <<< lqp_sandbox_alex_2f9c1e')
     .action((opts) => run(async () => (await import('./commands/sandbox.js')).sandbox(opts)));
 
   return program;

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
-import { baseEnv, runCli, tempHome } from './support/cli.js';
+import { cliUser } from './support/cli.js';
 
 let sandbox: RunningSandbox;
 beforeAll(async () => {
@@ -13,11 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-function user() {
-  const home = tempHome();
-  const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_KEYCHAIN_SERVICE: `loopiq-mcp-test-${randomUUID()}` });
-  return { home, env, cli: (args: string[], input?: string, extra: Record<string, string> = {}) => runCli(args, { ...env, ...extra }, input) };
-}
+const user = () => cliUser(sandbox.url);
 
 async function doctor(u: ReturnType<typeof user>, extra: Record<string, string> = {}, selfTest = false) {
   const r = await u.cli(['doctor', '--json', ...(selfTest ? [] : ['--no-self-test'])], undefined, extra);

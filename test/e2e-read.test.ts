@@ -111,6 +111,15 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
   it('--help explains every flag', async () => {
     const r = await runCli(['serve', '--help'], baseEnv());
     expect(r.code).toBe(0);
-    for (const flag of ['--api-url', '--org', '--read-only', '--sandbox', '--tools', '--exclude-tools']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--api-url', '--org', '--read-only', '--sandbox', '--tools', '--exclude-tools', '--confirm']) expect(r.stdout).toContain(flag);
+  });
+
+  it('every command has --help with examples', async () => {
+    const verbs = ['serve', 'login', 'logout', 'status', 'orgs', 'use-org', 'rotate', 'install', 'uninstall', 'doctor', 'approve', 'reject', 'audit', 'sandbox'];
+    const results = await Promise.all(verbs.map((v) => runCli([v, '--help'], baseEnv())));
+    results.forEach((r, i) => {
+      expect(r.code, verbs[i]).toBe(0);
+      expect(r.stdout, verbs[i]).toMatch(/Examples:\n  \$ loopiq-mcp /);
+    });
   });
 });

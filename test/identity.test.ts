@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
-import { baseEnv, connectCli, runCli, tempHome } from './support/cli.js';
+import { CLI, cliUser, connectCli } from './support/cli.js';
 
 let sandbox: RunningSandbox;
 beforeAll(async () => {
@@ -11,18 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-/** A private keychain service and config dir per test: nothing is shared, nothing real is touched. */
-function user() {
-  const home = tempHome();
-  const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_KEYCHAIN_SERVICE: `loopiq-mcp-test-${randomUUID()}` });
-  const outputs: string[] = [];
-  const cli = async (args: string[], input?: string, extraEnv: Record<string, string> = {}) => {
-    const r = await runCli(args, { ...env, ...extraEnv }, input);
-    outputs.push(r.stdout, r.stderr);
-    return r;
-  };
-  return { home, env, cli, outputs };
-}
+const user = () => cliUser(sandbox.url);
 
 function filesUnder(dir: string): string[] {
   let out: string[] = [];
@@ -170,6 +159,52 @@ describe('identity commands against the sandbox with the real keychain', () => {
     expect(await org()).toBe('acme');
     expect((await u.cli(['use-org', 'globex'])).code).toBe(0);
     expect(await org()).toBe('globex');
+    await s.close();
+  });
+
+  it('interactive login hides the token as it is typed (real pseudo-terminal)', async () => {
+    const u = user();
+    const token = sandbox.fake.issueToken('usr_sam');
+    const out = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn('script', ['-qec', `${process.execPath} ${CLI} login`, '/dev/null'], { env: { ...u.env, TERM: 'dumb' } });
+      let output = '';
+      let typed = false;
+      child.stdout.on('data', (c: Buffer) => {
+        output += c.toString();
+        if (!typed && output.includes('input hidden')) {
+          typed = true;
+          child.stdin.write(`${token}\r`);
+        }
+      });
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    expect(out.code, out.output).toBe(0);
+    expect(out.output).toMatch(/Logged in to .* as Sam Okafor/);
+    expect(out.output).not.toContain(token);
+  });
+
+  it('a corrupt config file: commands name it and leave it untouched; a running server reports it and keeps serving', async () => {
+    const u = user();
+    expect((await u.cli(['login', '--with-token'], sandbox.fake.issueToken('usr_alex'))).code).toBe(0);
+    expect((await u.cli(['use-org', 'acme'])).code).toBe(0);
+    const path = join(u.home.env.LOOPIQ_CONFIG_DIR, 'config.json');
+    const good = readFileSync(path, 'utf8');
+    const s = await connectCli(['serve'], u.env);
+    expect((await s.client.callTool({ name: 'loopiq_list_releases', arguments: {} })).isError).toBeFalsy();
+
+    writeFileSync(path, '{ "organizations": { oops');
+    const status = await u.cli(['status']);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain(`${path} is not valid`);
+    expect(status.stderr).toMatch(/left untouched/);
+    expect((await u.cli(['use-org', 'globex'])).code).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe('{ "organizations": { oops');
+
+    const broken = await s.client.callTool({ name: 'loopiq_list_releases', arguments: {} });
+    expect(broken.isError).toBe(true);
+    expect((broken.content as { text: string }[])[0]!.text).toContain(`${path} is not valid`);
+    writeFileSync(path, good);
+    expect((await s.client.callTool({ name: 'loopiq_list_releases', arguments: {} })).isError).toBeFalsy();
     await s.close();
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,4 +51,20 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
     });
     child.stdin.end(input ?? '');
   });
+}
+
+/**
+ * A user of the CLI against `apiUrl`: a private keychain service and config dir, so nothing is
+ * shared between tests and nothing real is touched. Every command's output is kept in `outputs`.
+ */
+export function cliUser(apiUrl: string) {
+  const home = tempHome();
+  const env = baseEnv({ ...home.env, LOOPIQ_API_URL: apiUrl, LOOPIQ_KEYCHAIN_SERVICE: `loopiq-mcp-test-${randomUUID()}` });
+  const outputs: string[] = [];
+  const cli = async (args: string[], input?: string, extraEnv: Record<string, string> = {}) => {
+    const r = await runCli(args, { ...env, ...extraEnv }, input);
+    outputs.push(r.stdout, r.stderr);
+    return r;
+  };
+  return { home, env, cli, outputs };
 }
