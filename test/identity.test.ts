@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
-import { CLI, cliUser, connectCli } from './support/cli.js';
+import { CLI, cliUser, connectCli, runCli } from './support/cli.js';
 
 let sandbox: RunningSandbox;
 beforeAll(async () => {
@@ -206,5 +206,22 @@ describe('identity commands against the sandbox with the real keychain', () => {
     writeFileSync(path, good);
     expect((await s.client.callTool({ name: 'loopiq_list_releases', arguments: {} })).isError).toBeFalsy();
     await s.close();
+  });
+
+  it.each([
+    ['a bogus bus', { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' }],
+    ['no bus at all', { DBUS_SESSION_BUS_ADDRESS: '' }],
+  ])('keychain unreachable (%s): login and status exit 1 with the fix, quickly', async (_name, extra) => {
+    const u = user();
+    const env = Object.fromEntries(Object.entries({ ...u.env, ...extra }).filter(([, v]) => v !== ''));
+    const started = Date.now();
+    const login = await runCli(['login', '--with-token'], env, sandbox.fake.issueToken('usr_sam'));
+    expect(login.code).toBe(1);
+    expect(login.stderr).toMatch(/Could not store the token in the OS keychain/);
+    expect(login.stderr).toMatch(/Secret Service .*LOOPIQ_TOKEN/s);
+    const status = await runCli(['status'], env);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/OS keychain/);
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 });

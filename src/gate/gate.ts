@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ZodType } from 'zod';
 import type { ApiClient } from '../api/client.js';
 import { DryRun, writeResponseFor, type Endpoint, type HttpMethod } from '../api/contract.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
@@ -27,7 +28,7 @@ export function parseChannels(value: string | undefined): ChannelName[] {
 
 /** One write as the model proposed it; the gate turns it into the exact request a human approves. */
 export interface WriteProposal {
-  endpoint: Endpoint<never> | Endpoint<import('zod').ZodType>;
+  endpoint: Endpoint<ZodType>;
   /** One line: what will change, in plain words. */
   summary: string;
 }
@@ -80,7 +81,8 @@ export class WriteGate {
     let preview: Record<string, unknown>;
     try {
       await call.progress('asking LoopIQ for a preview');
-      preview = sanitize((await this.deps.api.call(ep as Endpoint<typeof DryRun>, { org: call.org.id, requestId: call.requestId, signal: call.signal, dryRun: true, response: DryRun })).preview);
+      const dry = (await this.deps.api.call(ep, { org: call.org.id, requestId: call.requestId, signal: call.signal, dryRun: true, response: DryRun })) as DryRun;
+      preview = sanitize(dry.preview);
     } catch (err) {
       const e = toLoopIqError(err);
       await this.audit(base, { channel: null, outcome: 'preview_failed', httpStatus: e.extra.status ?? null, detail: e.code });

@@ -146,7 +146,7 @@ export class FakeLoopIq {
     let body: unknown;
     let retryAfter: number | undefined;
     try {
-      ({ status, body } = this.route(record, url, bodyText, requestId));
+      ({ status, body } = this.route(record, url, bodyText));
     } catch (err) {
       if (err instanceof HttpProblem) {
         status = err.status;
@@ -211,7 +211,7 @@ export class FakeLoopIq {
 
   // ---------------------------------------------------------------- routing
 
-  private route(r: RecordedRequest, url: URL, bodyText: string, requestId: string): { status: number; body: unknown } {
+  private route(r: RecordedRequest, url: URL, bodyText: string): { status: number; body: unknown } {
     const auth = this.authenticate(r.headers.authorization);
     const p = url.pathname;
     const q = url.searchParams;
@@ -262,7 +262,7 @@ export class FakeLoopIq {
       this.checkRefs(org, body);
       return this.write(r, org, dryRun, () => ({ action: 'create_work_item', create: [{ type: body.type, title: body.title }] }), () => ({
         status: 201,
-        body: this.newWorkItem(org, auth.userId, body),
+        body: this.newWorkItem(org, body),
       }));
     }
     if ((match = /^\/releases\/([^/]+)$/.exec(rest)) && m === 'GET') return ok(this.find(this.records.releases, org, match[1]!));
@@ -310,15 +310,14 @@ export class FakeLoopIq {
           references: body.references,
         }),
         () => {
-          const parent = this.newWorkItem(org, auth.userId, { type: 'story', title: body.parent.title, description: body.parent.description, releaseId: body.releaseId, teamId: body.teamId });
+          const parent = this.newWorkItem(org, { type: 'story', title: body.parent.title, description: body.parent.description, releaseId: body.releaseId, teamId: body.teamId });
           const tasks = body.tasks.map((t) =>
-            this.newWorkItem(org, auth.userId, { type: 'task', title: t.title, description: t.description, assigneeId: t.assigneeId, parentId: parent.id as string, releaseId: body.releaseId, teamId: body.teamId }),
+            this.newWorkItem(org, { type: 'task', title: t.title, description: t.description, assigneeId: t.assigneeId, parentId: parent.id as string, releaseId: body.releaseId, teamId: body.teamId }),
           );
           return { status: 201, body: { parent, tasks, auditId: this.nextId('aud') } };
         },
       );
     }
-    void requestId;
     throw new HttpProblem(404, 'not_found', `No route ${m} ${p}.`);
   }
 
@@ -442,7 +441,7 @@ export class FakeLoopIq {
     if (errors.length) throw new HttpProblem(422, 'validation_failed', 'Some references do not exist.', errors);
   }
 
-  private newWorkItem(org: SandboxOrg, userId: string, body: z.infer<typeof CreateWorkItemBody> | Rec): Rec {
+  private newWorkItem(org: SandboxOrg, body: z.infer<typeof CreateWorkItemBody> | Rec): Rec {
     const n = ++this.seq;
     const now = new Date().toISOString();
     const key = `${org.slug.slice(0, 3).toUpperCase()}-${n}`;
@@ -464,7 +463,6 @@ export class FakeLoopIq {
       updatedAt: now,
       url: `${this.baseUrl}/${org.slug}/work-items/${key}`,
     };
-    void userId;
     this.records.workItems.push(item);
     return item;
   }
