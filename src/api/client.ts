@@ -173,7 +173,11 @@ export class ApiClient {
           await this.backoff(attempt, retryAfter, signal);
           continue;
         }
-        throw errorFromProblem(status, parsed, requestId, retryAfter);
+        const error = errorFromProblem(status, parsed, requestId, retryAfter);
+        if (status === 401 && this.opts.tokens.kind === 'env') {
+          throw new LoopIqError(error.code, error.message, 'LOOPIQ_TOKEN was rejected: set a valid token, or unset it to use the keychain (`loopiq-mcp login`).', error.extra);
+        }
+        throw error;
       }
       const schema = options.response ?? endpoint.response;
       const result = schema.safeParse(parsed);

@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, writeFileAtomic } from '../config/files.js';
 import { withLock } from './lock.js';
 
 export const APPROVAL_TTL_MS = 15 * 60_000;
+const KEEP_MS = 24 * 60 * 60_000;
 /** An execution that started this long ago without finishing is taken to have died. */
 const EXECUTING_STALE_MS = 2 * 60_000;
 
@@ -67,7 +68,17 @@ export class ApprovalStore {
       expiresAt: new Date(now + APPROVAL_TTL_MS).toISOString(),
     };
     await writeFileAtomic(this.file(full.id), JSON.stringify(full, null, 2));
+    await this.prune(now).catch(() => {});
     return full;
+  }
+
+  /** Approvals are kept a day after they were made (for `approve` and support), then removed. */
+  private async prune(now: number) {
+    for (const name of await readdir(this.dir)) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(this.dir, name);
+      if (now - (await stat(path)).mtimeMs > KEEP_MS) await rm(path, { force: true });
+    }
   }
 
   private async freeCode(): Promise<string> {

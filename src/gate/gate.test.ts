@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,6 +191,25 @@ describe('write gate: terminal approval', () => {
     const patches = c.fake.requests.filter((q) => q.method === 'PATCH' && !q.query.includes('dryRun'));
     expect(new Set(patches.map((p) => p.headers['idempotency-key'])).size).toBe(1);
     expect(c.fake.records.workItems.find((w) => w.id === 'wi_acme_2')!.status).toBe('done');
+  });
+
+  it('two concurrent executions of one approval write once', async () => {
+    const { c, id } = await pending();
+    await approveNow(c, id);
+    c.fake.faults.push({ method: 'POST', dryRun: false, kind: 'delay', ms: 300 });
+    const [a, b] = await Promise.all([execute(c, id), execute(c, id)]);
+    const outcomes = [a, b].map((r) => r.structuredContent!.outcome).sort();
+    expect(outcomes).toEqual(['approval_invalid', 'executed']);
+    expect(c.fake.writes()).toHaveLength(1);
+  });
+
+  it('old approval files are pruned after a day', async () => {
+    const { c, id } = await pending();
+    const file = join(c.approvals.dir, `${id}.json`);
+    const dayAgo = new Date(Date.now() - 25 * 3_600_000);
+    utimesSync(file, dayAgo, dayAgo);
+    await c.call('loopiq_create_work_item', CREATE);
+    expect(existsSync(file)).toBe(false);
   });
 
   it('with no channel at all, nothing is written and the result says so', async () => {

@@ -108,15 +108,17 @@ export class WriteGate {
     for (const channel of this.deps.channels) {
       if (channel === 'elicitation') {
         if (!call.elicit) continue;
-        await call.progress('waiting for your approval in the client');
-        const verdict = await this.elicit(call, prompt);
+        const verdict = await whileWaiting(call, 'waiting for your approval in the client', this.elicit(call, prompt));
         if (verdict.outcome === 'approved') return this.claimAndExecute((await store('approved', channel)).id, call);
         await this.audit(base, { channel, outcome: verdict.outcome, detail: verdict.detail });
         return this.result(call.org, verdict.outcome, `Nothing was written: ${verdict.detail}`, { channel, preview });
       }
       if (channel === 'dialog') {
-        await call.progress('waiting for your approval in a dialog');
-        const verdict = await askDialog(`LoopIQ: approve ${call.tool}?`, prompt, this.deps.confirmTimeoutMs, this.deps.env, call.signal);
+        const verdict = await whileWaiting(
+          call,
+          'waiting for your approval in a dialog',
+          askDialog(`LoopIQ: approve ${call.tool}?`, prompt, this.deps.confirmTimeoutMs, this.deps.env, call.signal),
+        );
         if (verdict === 'unavailable') continue;
         if (verdict === 'approved') return this.claimAndExecute((await store('approved', channel)).id, call);
         const outcome: Outcome = verdict === 'timed_out' ? 'timed_out' : 'declined';
@@ -279,6 +281,20 @@ export class WriteGate {
 }
 
 class Refusal extends Error {}
+
+/**
+ * Progress notifications while a human decides, so clients that reset their tool timeout on
+ * progress do not give up on a long approval.
+ */
+async function whileWaiting<T>(call: GateCall, message: string, waiting: Promise<T>, everyMs = 15_000): Promise<T> {
+  await call.progress(message).catch(() => {});
+  const timer = setInterval(() => void call.progress(message).catch(() => {}), everyMs);
+  try {
+    return await waiting;
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 function resultIds(data: unknown): string[] {
   const d = data as { id?: unknown; parent?: { id?: unknown }; tasks?: { id?: unknown }[] } | null;
