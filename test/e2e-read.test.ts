@@ -105,7 +105,16 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
     const badUrl = await runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_API_URL: 'http://example.com' }));
     expect(badUrl.code).toBe(1);
     expect(badUrl.stderr).toMatch(/not https/);
-    expect(bad.stdout + badTool.stdout + badUrl.stdout).toBe('');
+    const badChannel = await runCli(['serve', '--confirm', 'email'], baseEnv(home.env));
+    expect(badChannel.code).toBe(1);
+    expect(badChannel.stderr).toMatch(/unknown channel\(s\): email/);
+    const badBool = await runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_READ_ONLY: 'maybe' }));
+    expect(badBool.code).toBe(1);
+    expect(badBool.stderr).toMatch(/LOOPIQ_READ_ONLY=maybe is not a boolean/);
+    const badTimeout = await runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_CONFIRM_TIMEOUT: '-5' }));
+    expect(badTimeout.code).toBe(1);
+    expect(badTimeout.stderr).toMatch(/LOOPIQ_CONFIRM_TIMEOUT=-5/);
+    expect(bad.stdout + badTool.stdout + badUrl.stdout + badChannel.stdout + badBool.stdout + badTimeout.stdout).toBe('');
   });
 
   it('--help explains every flag', async () => {

@@ -19,8 +19,13 @@ export async function rotate(opts: GlobalFlags & { json?: boolean }, io: Io = pr
   const minted = await oldClient.call(api.rotateToken()).finally(() => oldClient.close());
   const newClient = ctx.apiWith(minted.token);
   try {
-    const me = await newClient.call(api.me());
-    if (me.token.id !== minted.id) throw new LoopIqError('bad_response', 'The new token does not identify as the token just minted.', 'Nothing was changed; try again.');
+    const me = await newClient.call(api.me()).catch((err: unknown) => {
+      throw new LoopIqError('bad_response', `The new token could not be verified (${toLoopIqError(err).message}); your current token was kept.`, 'Run `loopiq-mcp rotate` again.');
+    });
+    if (me.token.id !== minted.id) {
+      await newClient.call(api.revokeToken(minted.id)).catch(() => {});
+      throw new LoopIqError('bad_response', 'The new token does not identify as the token just minted; it was revoked and your current token kept.', 'Run `loopiq-mcp rotate` again.');
+    }
     try {
       await ctx.keychain.set(minted.token);
     } catch (err) {
