@@ -1,5 +1,8 @@
 import { resolveSettings } from '../config/settings.js';
+import { DEFAULT_API_URL } from '../api/contract.js';
 import { AuditLog } from '../gate/audit.js';
+
+const DEFAULT_ORIGIN = new URL(DEFAULT_API_URL).origin;
 import { processIo, type Io } from './context.js';
 
 /** Shows the local write log; `--verify` checks its hash chain (exit 1 when broken). */
@@ -20,7 +23,8 @@ export async function audit(opts: { json?: boolean; verify?: boolean }, io: Io =
   if (lines.length === 0) io.stdout.write(`No writes recorded yet (${log.path}).\n`);
   for (const l of lines) {
     const ids = l.resultIds.length ? ` → ${l.resultIds.join(', ')}` : '';
-    io.stdout.write(`${l.time}  ${l.org}  ${l.tool}  ${l.outcome}${l.channel ? ` via ${l.channel}` : ''}${l.httpStatus ? ` (${l.httpStatus})` : ''}${ids}\n`);
+    const where = l.api && l.api !== DEFAULT_ORIGIN ? `${l.api}  ` : '';
+    io.stdout.write(`${l.time}  ${where}${l.org}  ${l.tool}  ${l.outcome}${l.channel ? ` via ${l.channel}` : ''}${l.httpStatus ? ` (${l.httpStatus})` : ''}${ids}\n`);
   }
   return 0;
 }

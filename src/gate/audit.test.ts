@@ -6,6 +6,7 @@ import { AuditLog, type AuditEntry } from './audit.js';
 
 const entry = (i: number): AuditEntry => ({
   time: new Date(0).toISOString(),
+  api: 'https://ai.loopiq.com',
   org: 'org_acme',
   tool: 'loopiq_add_comment',
   digest: `d${i}`,

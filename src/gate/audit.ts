@@ -16,6 +16,8 @@ export type Outcome =
 
 export interface AuditEntry {
   time: string;
+  /** The LoopIQ API origin (production, staging, or a local sandbox). */
+  api: string;
   org: string;
   tool: string;
   digest: string;

@@ -259,6 +259,7 @@ export class WriteGate {
   ) {
     await this.deps.audit.append({
       time: new Date().toISOString(),
+      api: this.deps.apiOrigin,
       org: base.org.id,
       tool: base.tool,
       digest: base.digest,
