@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
+import { listTools } from './src/server/server.js';
+import { ALL_TOOLS } from './src/tools/index.js';
 
 export default defineConfig({
   entry: { cli: 'src/cli.ts' },
@@ -10,6 +12,9 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   minify: true,
+  // The tools/list answer (JSON Schemas of every tool) is computed here, once, instead of at every
+  // start; `test/e2e-read.test.ts` checks the built answer equals the runtime one.
+  define: { __LOOPIQ_TOOL_LIST__: JSON.stringify(listTools(ALL_TOOLS)) },
   // Bundle dependencies: resolving and compiling hundreds of small ESM files is most of a cold
   // start. The keychain addon stays a real import so its prebuilt binary resolves.
   noExternal: [/^(?!@napi-rs\/keyring)/],

@@ -140,24 +140,34 @@ async function main() {
     await direct();
     await viaMcp();
   }
-  const dLat: number[] = [];
-  const mLat: number[] = [];
-  for (let block = 0; block < 20; block++) {
-    for (let i = 0; i < 100; i++) {
-      const t = performance.now();
-      await direct();
-      dLat.push(performance.now() - t);
+  // Three rounds of 2,000 calls each way, alternating blocks of 100; the median round is quoted, so
+  // one noisy round (GC, the other core busy) does not decide the figure.
+  const rounds: { d: number[]; m: number[] }[] = [];
+  for (let round = 0; round < 3; round++) {
+    const d: number[] = [];
+    const m: number[] = [];
+    for (let block = 0; block < 20; block++) {
+      for (let i = 0; i < 100; i++) {
+        const t = performance.now();
+        await direct();
+        d.push(performance.now() - t);
+      }
+      for (let i = 0; i < 100; i++) {
+        const t = performance.now();
+        await viaMcp();
+        m.push(performance.now() - t);
+      }
     }
-    for (let i = 0; i < 100; i++) {
-      const t = performance.now();
-      await viaMcp();
-      mLat.push(performance.now() - t);
-    }
+    rounds.push({ d, m });
   }
-  const p50 = median(mLat) - median(dLat);
-  const p99 = quantile(mLat, 0.99) - quantile(dLat, 0.99);
-  rows.push({ metric: 'added latency per call, p50 (2,000 calls)', value: `${fmt(median(mLat), 2)} ms`, baseline: `${fmt(median(dLat), 2)} ms (direct HTTP)`, compare: `+${fmt(p50, 2)} ms`, goal: '≤ +0.5 ms', ok: p50 <= 0.5 });
-  rows.push({ metric: 'added latency per call, p99', value: `${fmt(quantile(mLat, 0.99), 2)} ms`, baseline: `${fmt(quantile(dLat, 0.99), 2)} ms (direct HTTP)`, compare: `+${fmt(p99, 2)} ms`, goal: '≤ +3 ms', ok: p99 <= 3 });
+  const pick = (q: number) => {
+    const per = rounds.map((r) => ({ m: quantile(r.m, q), d: quantile(r.d, q) })).sort((a, b) => a.m - a.d - (b.m - b.d));
+    return per[1]!;
+  };
+  const p50 = pick(0.5);
+  const p99 = pick(0.99);
+  rows.push({ metric: 'added latency per call, p50 (3 × 2,000 calls)', value: `${fmt(p50.m, 2)} ms`, baseline: `${fmt(p50.d, 2)} ms (direct HTTP)`, compare: `+${fmt(p50.m - p50.d, 2)} ms`, goal: '≤ +0.5 ms', ok: p50.m - p50.d <= 0.5 });
+  rows.push({ metric: 'added latency per call, p99', value: `${fmt(p99.m, 2)} ms`, baseline: `${fmt(p99.d, 2)} ms (direct HTTP)`, compare: `+${fmt(p99.m - p99.d, 2)} ms`, goal: '≤ +3 ms', ok: p99.m - p99.d <= 3 });
   await agent.close();
   await rpc.stop();
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
+import { listTools } from '../src/server/server.js';
+import { selectTools } from '../src/tools/index.js';
 import { baseEnv, connectCli, runCli, tempHome } from './support/cli.js';
 
 const READ_CALLS: [string, Record<string, unknown>][] = [
@@ -33,6 +35,8 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
     const { client, transport, close } = await connectCli(['serve', '--read-only'], env);
     const listed = await client.listTools();
     expect(listed.tools.map((t) => t.name).sort()).toEqual(READ_CALLS.map(([n]) => n).sort());
+    // The build precomputes tools/list; it must be exactly what the source computes.
+    expect(listed.tools).toEqual(listTools(selectTools({ readOnly: true })).tools);
 
     const before = sandbox.fake.requests.length;
     const results = [];

@@ -16,7 +16,7 @@ export interface ApiClientOptions {
   readOnly?: boolean;
   /** Per attempt: connect, headers and body timeouts of the connection pool. */
   timeoutMs?: number;
-  /** For the whole call, retries included. */
+  /** For the whole call: no retry starts that would end after it. */
   deadlineMs?: number;
   retry?: RetryPolicy;
   dispatcher?: Dispatcher;
@@ -113,21 +113,19 @@ export class ApiClient {
     const retryable = method === 'GET' || options.idempotencyKey !== undefined || options.dryRun === true;
     const body = endpoint.body === undefined ? undefined : JSON.stringify(endpoint.body);
 
-    const deadlineTimer = abortAfter(this.opts.deadlineMs ?? 60_000, options.signal);
-    try {
-      return await this.attempts(endpoint, options, { method, url, body, requestId, traceparent, retryable }, deadlineTimer.signal);
-    } finally {
-      deadlineTimer.dispose();
-    }
+    const deadline = Date.now() + (this.opts.deadlineMs ?? 60_000);
+    return this.attempts(endpoint, options, { method, url, body, requestId, traceparent, retryable, deadline });
   }
 
   private async attempts<R extends z.ZodType>(
     endpoint: Endpoint<R>,
     options: CallOptions,
-    req: { method: HttpMethod; url: URL; body: string | undefined; requestId: string; traceparent: string; retryable: boolean },
-    signal: AbortSignal,
+    req: { method: HttpMethod; url: URL; body: string | undefined; requestId: string; traceparent: string; retryable: boolean; deadline: number },
   ): Promise<CallResult<z.infer<R>>> {
-    const { method, url, body, requestId, traceparent, retryable } = req;
+    const { method, url, body, requestId, traceparent, retryable, deadline } = req;
+    const signal = options.signal;
+    /** Another attempt only if its backoff still ends before the call's deadline. */
+    const mayRetry = (attempt: number, delayMs: number) => retryable && attempt < this.retry.attempts && Date.now() + delayMs < deadline;
     let token = await this.opts.tokens.get();
     let reloaded = false;
     for (let attempt = 1; ; attempt++) {
@@ -149,10 +147,11 @@ export class ApiClient {
       try {
         ({ status, parsed, retryAfter, text } = await this.send(method, url, headers, body, signal));
       } catch (err) {
-        const e = this.transportError(err, method, url, requestId, options.signal, signal);
-        if (retryable && e.code !== 'aborted' && !signal.aborted && attempt < this.retry.attempts) {
+        const e = this.transportError(err, method, url, requestId, signal);
+        const delay = this.delay(attempt, undefined);
+        if (e.code !== 'aborted' && mayRetry(attempt, delay)) {
           options.onRetry?.(e.code, attempt);
-          await this.backoff(attempt, undefined, signal);
+          await sleep(delay, signal);
           continue;
         }
         throw e;
@@ -168,9 +167,10 @@ export class ApiClient {
         }
       }
       if (status >= 400) {
-        if (retryable && RETRYABLE_STATUS.has(status) && attempt < this.retry.attempts) {
+        const delay = this.delay(attempt, retryAfter);
+        if (RETRYABLE_STATUS.has(status) && mayRetry(attempt, delay)) {
           options.onRetry?.(`HTTP ${status}`, attempt);
-          await this.backoff(attempt, retryAfter, signal);
+          await sleep(delay, signal);
           continue;
         }
         const error = errorFromProblem(status, parsed, requestId, retryAfter);
@@ -196,11 +196,11 @@ export class ApiClient {
     }
   }
 
-  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
-    // Per-attempt limits are the dispatcher's connect/headers/body timeouts; `signal` is the call's
-    // deadline and the client's cancellation.
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined) {
+    // Per-attempt limits are the dispatcher's connect/headers/body timeouts; `signal` is the MCP
+    // client's cancellation. (No AbortController of our own per call: on Node 20 they are costly.)
     const [{ request }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env, this.opts.timeoutMs))]);
-    const res = await request(url, { method, headers, body, dispatcher, signal });
+    const res = await request(url, { method, headers, body, dispatcher, ...(signal ? { signal } : {}) });
     const text = await res.body.text();
     // undici frees the socket one tick after the body ends; yielding here lets the next request
     // (e.g. the record after /me) reuse this keep-alive connection instead of opening another.
@@ -226,13 +226,9 @@ export class ApiClient {
     return { status: res.statusCode, parsed, retryAfter, text };
   }
 
-  private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined, deadline: AbortSignal): LoopIqError {
-    // `deadline` also fires when the caller cancels; `signal` tells which.
+  private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined): LoopIqError {
     if (err instanceof LoopIqError) return err;
     if (signal?.aborted) return new LoopIqError('aborted', `${method} ${url.pathname} was cancelled.`, '', { requestId });
-    if (deadline.aborted) {
-      return new LoopIqError('timeout', `LoopIQ did not answer ${method} ${url.pathname} within ${(this.opts.deadlineMs ?? 60_000) / 1000} s (retries included).`, 'Try again later; `loopiq-mcp doctor` checks the connection.', { requestId });
-    }
     const e = err as { name?: string; code?: string; message?: string };
     if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new LoopIqError('timeout', `LoopIQ did not answer ${method} ${url.pathname} in time.`, 'Try again; if it persists, run `loopiq-mcp doctor`.', { requestId });
@@ -245,17 +241,11 @@ export class ApiClient {
     );
   }
 
-  private async backoff(attempt: number, retryAfterSeconds: number | undefined, signal?: AbortSignal) {
+  /** Exponential backoff with jitter, or the server's Retry-After (capped). */
+  private delay(attempt: number, retryAfterSeconds: number | undefined): number {
+    if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds * 1000, this.retry.maxDelayMs * 4);
     const exp = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-    const delay = retryAfterSeconds !== undefined ? Math.min(retryAfterSeconds * 1000, this.retry.maxDelayMs * 4) : exp / 2 + Math.random() * (exp / 2);
-    await new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(new LoopIqError('aborted', 'The request was cancelled.', ''));
-      const t = setTimeout(resolve, delay);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(t);
-        reject(new LoopIqError('aborted', 'The request was cancelled.', ''));
-      }, { once: true });
-    });
+    return exp / 2 + Math.random() * (exp / 2);
   }
 
   async close() {
@@ -263,23 +253,20 @@ export class ApiClient {
   }
 }
 
-/**
- * An abort signal that fires after `ms` or when `parent` aborts, with explicit cleanup: on Node 20,
- * AbortSignal.timeout/any keep timers and listeners alive long after a fast call has finished.
- */
-function abortAfter(ms: number, parent?: AbortSignal) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('deadline')), ms);
-  const onParent = () => controller.abort(parent?.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener('abort', onParent, { once: true });
-  return {
-    signal: controller.signal,
-    dispose() {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cancelled = () => new LoopIqError('aborted', 'The request was cancelled.', '');
+    if (signal?.aborted) return reject(cancelled());
+    const onAbort = () => {
       clearTimeout(timer);
-      parent?.removeEventListener('abort', onParent);
-    },
-  };
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**

@@ -95,8 +95,18 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   // Computed once, on first request (the SDK rebuilds every JSON Schema on every tools/list), and
   // without the `$schema` and `execution` noise that costs context on every model turn.
   let toolList: ListToolsResult | undefined;
-  server.server.setRequestHandler(ListToolsRequestSchema, () => (toolList ??= listTools(deps.tools)));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => (toolList ??= prebuiltToolList(deps.tools) ?? listTools(deps.tools)));
   return server;
+}
+
+declare const __LOOPIQ_TOOL_LIST__: ListToolsResult | undefined;
+
+/** The build computes every tool's schemas once (tsup.config.ts); pick the tools this server serves. */
+function prebuiltToolList(tools: ToolDef[]): ListToolsResult | undefined {
+  if (typeof __LOOPIQ_TOOL_LIST__ === 'undefined') return undefined;
+  const byName = new Map(__LOOPIQ_TOOL_LIST__.tools.map((t) => [t.name, t]));
+  const picked = tools.map((t) => byName.get(t.name));
+  return picked.every((t) => t !== undefined) ? { tools: picked } : undefined;
 }
 
 export function listTools(tools: ToolDef[]): ListToolsResult {

@@ -1,43 +1,67 @@
-import { Transform, type Readable } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { log } from '../util/log.js';
 
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Passes stdin through line by line, dropping any line longer than `maxLine` (the SDK's own
- * buffer limit would otherwise close the transport and leave the server deaf). A dropped line is
- * answered with a JSON-RPC error so the client is not left waiting.
+ * Forwards stdin to the SDK's stdio transport in whole lines, dropping any line longer than
+ * `maxLine` (the SDK's own buffer limit would otherwise close the transport and leave the server
+ * deaf). A dropped line is answered with a JSON-RPC error so the client is not left waiting.
+ * A plain emitter rather than a Transform stream: it runs on every message, and stays synchronous.
  */
 export function guardStdin(input: Readable, reply: (line: string) => void, maxLine = MAX_MESSAGE_BYTES): Readable {
-  let parts: Buffer[] = [];
-  let length = 0;
+  const out = new EventEmitter() as EventEmitter & { pause(): void; resume(): void };
+  out.pause = () => input.pause();
+  out.resume = () => input.resume();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let dropping = false;
-  return input.pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        let start = 0;
-        for (;;) {
-          const nl = chunk.indexOf(10, start);
-          const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl + 1);
-          if (!dropping) {
-            length += piece.length;
-            if (length > maxLine) {
-              dropping = true;
-              parts = [];
-            } else parts.push(piece);
-          }
-          if (nl === -1) break;
-          if (dropping) {
-            log.warn(`dropped a ${length}+ byte message on stdin (limit ${maxLine})`);
-            reply(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `Message too large (limit ${maxLine} bytes)` } })}\n`);
-          } else this.push(Buffer.concat(parts));
-          parts = [];
-          length = 0;
-          dropping = false;
-          start = nl + 1;
-        }
-        done();
-      },
-    }),
-  );
+
+  input.on('data', (chunk: Buffer) => {
+    const lastNl = chunk.lastIndexOf(10);
+    if (lastNl === -1) {
+      hold(chunk);
+      return;
+    }
+    // Everything up to the last newline is whole lines; check each only when something is long.
+    const head = chunk.subarray(0, lastNl + 1);
+    const tail = chunk.subarray(lastNl + 1);
+    if (!dropping && pendingBytes + head.length <= maxLine) {
+      out.emit('data', pending.length ? Buffer.concat([...pending, head]) : head);
+    } else {
+      let start = 0;
+      for (let nl = head.indexOf(10); nl !== -1; nl = head.indexOf(10, start)) {
+        hold(head.subarray(start, nl + 1));
+        if (dropping) rejectLine();
+        else out.emit('data', Buffer.concat(pending));
+        pending = [];
+        pendingBytes = 0;
+        dropping = false;
+        start = nl + 1;
+      }
+    }
+    pending = [];
+    pendingBytes = 0;
+    dropping = false;
+    if (tail.length) hold(tail);
+  });
+  input.on('error', (e) => out.emit('error', e));
+  input.on('end', () => out.emit('end'));
+
+  function hold(piece: Buffer) {
+    if (dropping) return;
+    pendingBytes += piece.length;
+    if (pendingBytes > maxLine) {
+      dropping = true;
+      pending = [];
+    } else pending.push(piece);
+  }
+
+  function rejectLine() {
+    log.warn(`dropped a message over ${maxLine} bytes on stdin`);
+    reply(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `Message too large (limit ${maxLine} bytes)` } })}\n`);
+  }
+
+  return out as unknown as Readable;
 }
