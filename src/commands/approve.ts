@@ -48,7 +48,7 @@ export async function approve(code: string | undefined, opts: { json?: boolean }
   if (requestDigest({ org: a.org.id, method: a.request.method, path: a.request.path, body: a.request.body }) !== a.digest) {
     throw new LoopIqError('approval_invalid', `Approval ${a.id} was altered after it was requested.`, 'Reject it and ask for the write again.');
   }
-  io.stdout.write(`\n${approvalText({ org: a.org, tool: a.tool, summary: a.summary, preview: a.preview, exact: { org: a.org.id, ...a.request }, digest: a.digest })}\n`);
+  io.stdout.write(`\n${approvalText({ org: a.org, tool: a.tool, summary: a.summary, preview: a.preview, exact: { org: a.org.id, ...a.request }, digest: a.digest }, Infinity)}\n`);
   io.stdout.write(`API: ${a.apiOrigin}    expires in ${minutesLeft(a)} min\n\n`);
   const answer = (await promptLine(io, `Approve ${a.id}? [y/N] `)).trim().toLowerCase();
   const yes = answer === 'y' || answer === 'yes';

@@ -52,6 +52,15 @@ describe('write gate: elicitation', () => {
     expect(line!.idempotencyKey).toBe(writes[0]!.headers['idempotency-key']);
   });
 
+  it('shows hidden characters in the request as visible escapes, and sends them unchanged', async () => {
+    const { c, asked } = await withElicitation(() => ({ action: 'accept', content: { approve: true } }));
+    const title = 'Fix login\u202E (reversed) \u200Bzero-width';
+    await c.call('loopiq_create_work_item', { type: 'bug', title });
+    expect(asked[0]).toContain('Fix login\\u{202E} (reversed) \\u{200B}zero-width');
+    expect(asked[0]).not.toMatch(/[\u202E\u200B]/);
+    expect(JSON.parse(c.fake.writes()[0]!.body).title).toBe(title);
+  });
+
   it.each([
     ['decline', { action: 'decline' } as ElicitResult, 'declined'],
     ['accept without the box ticked', { action: 'accept', content: { approve: false } } as ElicitResult, 'declined'],

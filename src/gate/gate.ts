@@ -7,7 +7,7 @@ import { DryRun, writeResponseFor, type Endpoint, type HttpMethod } from '../api
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import type { OrgRef } from '../server/org-scope.js';
 import type { ToolOutput } from '../tools/define.js';
-import { sanitize, sanitizeText } from '../util/untrusted.js';
+import { revealInvisible, sanitize } from '../util/untrusted.js';
 import { ApprovalStore, normalizeCode, type PendingApproval } from './approvals.js';
 import type { AuditEntry, AuditLog, Outcome } from './audit.js';
 import { askDialog } from './channels/dialog.js';
@@ -101,7 +101,7 @@ export class WriteGate {
         request: { method: exact.method as 'POST' | 'PATCH', path: exact.path, body: exact.body },
         digest,
         preview,
-        summary: sanitizeText(proposal.summary),
+        summary: revealInvisible(proposal.summary),
         idempotencyKey: `loopiq-mcp-${randomUUID()}`,
         ...(status === 'approved' ? { status, decidedAt: new Date().toISOString(), decidedBy: `${channel} (${approver()})` } : {}),
       });
@@ -304,9 +304,12 @@ function resultIds(data: unknown): string[] {
 }
 
 /** What the human sees, in every channel. */
-export function approvalText(a: { org: OrgRef; tool: string; summary: string; preview: Record<string, unknown>; exact: Exact; digest: string }): string {
+export function approvalText(
+  a: { org: OrgRef; tool: string; summary: string; preview: Record<string, unknown>; exact: Exact; digest: string },
+  maxPayload = 4_000,
+): string {
   const payload = JSON.stringify(a.exact.body, null, 2);
-  return sanitizeText(
+  return revealInvisible(
     [
       'An AI assistant asks to write to LoopIQ. Approve only if this is exactly what you want.',
       '',
@@ -319,7 +322,7 @@ export function approvalText(a: { org: OrgRef; tool: string; summary: string; pr
       JSON.stringify(a.preview, null, 2),
       '',
       'Payload:',
-      payload.length > 4_000 ? `${payload.slice(0, 4_000)}\n… (${payload.length - 4_000} more characters)` : payload,
+      payload.length > maxPayload ? `${payload.slice(0, maxPayload)}\n… (${payload.length - maxPayload} more characters; \`loopiq-mcp approve\` shows all)` : payload,
       '',
       `Digest: ${a.digest.slice(0, 16)}`,
     ].join('\n'),

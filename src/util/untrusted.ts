@@ -26,3 +26,11 @@ export function sanitize<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * For what a human approves: show invisible characters as visible escapes instead of removing
+ * them, so the text on screen is exactly what will be written.
+ */
+export function revealInvisible(s: string): string {
+  return s.replace(INVISIBLE, (ch) => `\\u{${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}}`);
+}
