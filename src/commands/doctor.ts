@@ -8,7 +8,7 @@ import { parseClientConfig } from '../clients/config-edit.js';
 import { createDispatcher, loadUndici } from '../api/client.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { dialogCommand, findExecutable } from '../gate/channels/dialog.js';
-import { findOrg } from '../server/org-scope.js';
+import { orgSelection, selectedOrg } from '../server/org-scope.js';
 import { RecordingStdioTransport } from '../util/stdio-probe.js';
 import { VERSION } from '../version.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
@@ -111,8 +111,9 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
     }
   }
   if (me) {
-    const sel = ctx.settings.pinnedOrg?.value ?? (await ctx.settings.config.read()).organizations[ctx.settings.apiOrigin]?.id;
-    const org = sel ? findOrg(me.organizations, sel) : me.organizations.length === 1 ? me.organizations[0] : undefined;
+    const selection = await orgSelection(ctx.settings);
+    const sel = selection?.value;
+    const org = selectedOrg(me.organizations, selection);
     if (!org) add({ name: 'organization', status: 'fail', detail: sel ? `"${sel}" is not one of your organizations` : `none selected (you belong to ${me.organizations.length})`, fix: 'Run `loopiq-mcp orgs` and `loopiq-mcp use-org <id|slug>`.' });
     else if (!org.mcpEnabled) add({ name: 'organization', status: 'fail', detail: `${org.name}: MCP is disabled`, fix: 'An organization admin can enable MCP in LoopIQ settings, or pick another with `loopiq-mcp use-org`.' });
     else add({ name: 'organization', status: 'ok', detail: `${org.name} (${org.slug}, ${org.id}), role ${org.role}` });

@@ -1,7 +1,7 @@
 import { api } from '../api/contract.js';
 import { LoopIqError } from '../api/errors.js';
 import type { GlobalFlags } from '../config/settings.js';
-import { findOrg, listOrgs, OrgScope } from '../server/org-scope.js';
+import { findOrg, listOrgs, orgSelection } from '../server/org-scope.js';
 import { commandContext, processIo, type Io } from './context.js';
 
 export async function orgs(opts: GlobalFlags & { json?: boolean }, io: Io = processIo()): Promise<number> {
@@ -9,7 +9,7 @@ export async function orgs(opts: GlobalFlags & { json?: boolean }, io: Io = proc
   const client = ctx.api();
   try {
     const me = await client.call(api.me());
-    const selection = await new OrgScope(client, ctx.settings).selection();
+    const selection = await orgSelection(ctx.settings);
     const selected = selection && findOrg(me.organizations, selection.value);
     if (opts.json) {
       ctx.json(me.organizations.map((o) => ({ ...o, selected: o.id === selected?.id })));

@@ -1,7 +1,7 @@
 import { api, type Me } from '../api/contract.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { GlobalFlags } from '../config/settings.js';
-import { findOrg, OrgScope } from '../server/org-scope.js';
+import { orgSelection, selectedOrg } from '../server/org-scope.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
 
 export interface StatusReport {
@@ -37,10 +37,10 @@ export async function status(opts: GlobalFlags & { json?: boolean }, io: Io = pr
     } catch (err) {
       report.token.problem = toLoopIqError(err).describe();
     }
-    const selection = await new OrgScope(client, ctx.settings).selection();
+    const selection = await orgSelection(ctx.settings);
     if (selection) report.organization.source = selection.source;
     if (me) {
-      const org = selection ? findOrg(me.organizations, selection.value) : me.organizations.length === 1 ? me.organizations[0] : undefined;
+      const org = selectedOrg(me.organizations, selection);
       if (org) report.organization.selected = { id: org.id, slug: org.slug, name: org.name };
       if (!org && selection) report.organization.problem = `"${selection.value}" is not one of your organizations: run \`loopiq-mcp use-org <id|slug>\`.`;
       else if (!org) report.organization.problem = `No organization selected and you belong to ${me.organizations.length}: run \`loopiq-mcp use-org <id|slug>\`.`;

@@ -3,6 +3,16 @@ import { api, type Me, type Organization } from '../api/contract.js';
 import { LoopIqError } from '../api/errors.js';
 import type { Settings } from '../config/settings.js';
 
+export type OrgSelection = { value: string; source: 'flag' | 'env' | 'config' };
+
+/** The selection as configured (--org, LOOPIQ_ORG, then the config file), without contacting LoopIQ. */
+export async function orgSelection(settings: Pick<Settings, 'pinnedOrg' | 'config' | 'apiOrigin'>): Promise<OrgSelection | undefined> {
+  if (settings.pinnedOrg) return settings.pinnedOrg;
+  const file = await settings.config.readFresh();
+  const sel = file.organizations[settings.apiOrigin];
+  return sel ? { value: sel.id, source: 'config' } : undefined;
+}
+
 export interface OrgRef {
   id: string;
   slug: string;
@@ -35,12 +45,8 @@ export class OrgScope {
     this.me = undefined;
   }
 
-  /** The selection as configured, without contacting LoopIQ. */
-  async selection(): Promise<{ value: string; source: 'flag' | 'env' | 'config' } | undefined> {
-    if (this.settings.pinnedOrg) return this.settings.pinnedOrg;
-    const file = await this.settings.config.readFresh();
-    const sel = file.organizations[this.settings.apiOrigin];
-    return sel ? { value: sel.id, source: 'config' } : undefined;
+  selection() {
+    return orgSelection(this.settings);
   }
 
   async current(signal?: AbortSignal): Promise<OrgRef> {
@@ -70,6 +76,12 @@ export class OrgScope {
     }
     return { id: org.id, slug: org.slug, name: org.name };
   }
+}
+
+/** The org a selection names, or the sole org when nothing is selected (what `status` and `doctor` report). */
+export function selectedOrg(orgs: Organization[], selection: { value: string } | undefined): Organization | undefined {
+  if (selection) return findOrg(orgs, selection.value);
+  return orgs.length === 1 ? orgs[0] : undefined;
 }
 
 export function findOrg(orgs: Organization[], idOrSlug: string): Organization | undefined {
