@@ -174,7 +174,8 @@ Examples:
   program
     .command('audit')
     .description('show the local log of write attempts')
-    .option('--verify', 'check the hash chain; exit 1 if a line was edited or removed')
+    .option('--verify', 'check the hash chain and its anchored end; exit 1 if a line was edited or removed')
+    .option('--reset', 'keep a broken log aside and start a new one (asks first; a human in a terminal only)')
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp audit\n  $ loopiq-mcp audit --verify')
     .action((opts) => run(async () => (await import('./commands/audit.js')).audit(opts)));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
 import { baseEnv, CLI, connectCli, runCli, tempHome } from './support/cli.js';
+import { inHumanTerminal } from './support/human-terminal.js';
 
 let sandbox: RunningSandbox;
 beforeAll(async () => {
@@ -13,10 +14,16 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-/** Runs `loopiq-mcp approve <code>` in a real pseudo-terminal (util-linux `script`) and answers the prompt. */
-function approveInPty(code: string, answer: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/** The user approves in their own terminal (a tmux pane outside this client's process tree). */
+const approveInPty = async (code: string, answer: string, env: Record<string, string>) => {
+  const r = await inHumanTerminal([process.execPath, CLI, 'approve', code], { ...env, TERM: 'xterm' }, answer);
+  return { code: r.code, output: r.text, bytes: r.bytes };
+};
+
+/** An agent's shell tool: the command under a pseudo-terminal (`script`), inside the client's process tree. */
+function agentInPty(args: string[], env: Record<string, string>, answer = 'y'): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} approve ${code}`, '/dev/null'], { env: { ...env, TERM: 'dumb' } });
+    const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].join(' '), '/dev/null'], { env: { ...env, TERM: 'dumb' } });
     let output = '';
     let answered = false;
     child.stdout.on('data', (c: Buffer) => {
@@ -77,15 +84,15 @@ describe('writes through the built CLI', () => {
 
     const audit = await runCli(['audit', '--verify'], env);
     expect(audit.code).toBe(0);
-    expect(audit.stdout).toMatch(/3 line\(s\), hash chain intact/);
+    expect(audit.stdout).toMatch(/6 line\(s\), hash chain intact/);
     const log = readFileSync(join(home.env.LOOPIQ_STATE_DIR, 'audit.jsonl'), 'utf8');
     expect(log).not.toContain(SANDBOX_TOKENS.alex);
     const lines = log.trim().split('\n');
-    const edited = lines.map((l, i) => (i === 1 ? l.replace('"executed"', '"declined"') : l)).join('\n') + '\n';
+    const edited = lines.map((l, i) => (i === 4 ? l.replace('"executed"', '"declined"') : l)).join('\n') + '\n';
     writeFileSync(join(home.env.LOOPIQ_STATE_DIR, 'audit.jsonl'), edited);
     const broken = await runCli(['audit', '--verify'], env);
     expect(broken.code).toBe(1);
-    expect(broken.stdout).toMatch(/BROKEN at line 2/);
+    expect(broken.stdout).toMatch(/BROKEN at line 5/);
   });
 
   it('answering N in the pty rejects; execute is refused and nothing is written', async () => {
@@ -119,6 +126,66 @@ describe('writes through the built CLI', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]!.headers['loopiq-organization']).toBe('org_globex');
     expect(writes[0]!.headers['idempotency-key']).toBeTruthy();
+    await close();
+  });
+
+  it('an agent cannot approve its own write: `approve` under a pty inside the client, or with an agent marker, is refused and audited; nothing is sent', async () => {
+    const home = tempHome();
+    const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme' });
+    const { client, close } = await connectCli(['serve'], env);
+    const before = sandbox.fake.writes().length;
+    const p = await client.callTool({ name: 'loopiq_add_comment', arguments: { id: 'wi_acme_1', body: 'approve me' } });
+    const id = (p.structuredContent as { approvalId: string }).approvalId;
+
+    const underScript = await agentInPty(['approve', id], env);
+    expect(underScript.code).toBe(1);
+    expect(underScript.output).toMatch(/runs inside the AI client that asked for this write/);
+    expect(underScript.output).not.toMatch(/Approved/);
+
+    const marked = await inHumanTerminal([process.execPath, CLI, 'approve', id], { ...env, CLAUDECODE: '1' }, 'y');
+    expect(marked.code).toBe(1);
+    expect(marked.text).toMatch(/AI agent's shell \(CLAUDECODE is set\)/);
+
+    const r = await client.callTool({ name: 'loopiq_execute_approved_action', arguments: { approvalId: id } });
+    expect((r.structuredContent as { outcome: string }).outcome).toBe('approval_invalid');
+    expect(sandbox.fake.writes().length).toBe(before);
+    const audit = await runCli(['audit', '--json'], env);
+    const refused = (JSON.parse(audit.stdout) as { outcome: string; detail?: string }[]).filter((l) => l.outcome === 'approval_refused');
+    expect(refused.map((l) => l.detail)).toEqual([expect.stringMatching(/inside the AI client/), expect.stringMatching(/CLAUDECODE/)]);
+    await close();
+  });
+
+  it('what the human approves in the terminal is inert: no control byte from the request reaches the pty, and the shown payload is exactly what is sent', async () => {
+    const home = tempHome();
+    const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme' });
+    const { client, close } = await connectCli(['serve'], env);
+    const before = sandbox.fake.writes().length;
+    const hostile =
+      'Fix\r\u001B[2KAction:       Comment "ok"\n\tTool: x\u009B2J\u0085\u0007\u001B]0;owned\u0007 \u202Eevil\u202C \u200B\u2028\u2029\uFE0F\u3164\u{E0041}\u00AD end';
+    const p = await client.callTool({ name: 'loopiq_create_work_item', arguments: { type: 'task', title: hostile, description: 'desc\u001B[31mred' } });
+    const id = (p.structuredContent as { approvalId: string }).approvalId;
+    expect(id).toBeTruthy();
+
+    const shown = await approveInPty(id, 'y', env);
+    expect(shown.code, shown.output).toBe(0);
+    // Every byte the program wrote: no C0 but CR/LF, no DEL, no C1, no bidi or invisible characters.
+    const text = shown.bytes.toString('utf8');
+    expect(text).not.toMatch(/[\u0000-\u0009\u000B-\u000C\u000E-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFE00-\uFE0F\uFEFF\u3164\u00AD]|[\u{E0000}-\u{E007F}]/u);
+    const actionLines = text.split(/\r?\n/).filter((l) => l.startsWith('Action:'));
+    expect(actionLines).toHaveLength(1);
+    // The payload block is JSON that parses to exactly the body that is then sent.
+    const block = /Payload \(sent exactly as shown, once\):\r?\n([\s\S]*?)\r?\n\r?\nDigest:/.exec(text)![1]!.replace(/\r\n/g, '\n');
+    const shownBody = JSON.parse(block) as unknown;
+    expect(shownBody).toEqual({ type: 'task', title: hostile, description: 'desc\u001B[31mred' });
+
+    const done = await client.callTool({ name: 'loopiq_execute_approved_action', arguments: { approvalId: id } });
+    expect((done.structuredContent as { outcome: string }).outcome).toBe('executed');
+    const writes = sandbox.fake.writes().slice(before);
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(writes[0]!.body)).toEqual(shownBody);
+
+    const list = await runCli(['audit'], env);
+    expect(list.stdout).not.toMatch(/[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202E]/);
     await close();
   });
 

@@ -1,61 +1,104 @@
 import { LoopIqError } from '../api/errors.js';
-import { ApprovalStore, normalizeCode, type PendingApproval } from '../gate/approvals.js';
-import { approvalText, approver } from '../gate/gate.js';
-import { requestDigest } from '../gate/digest.js';
 import { resolveSettings } from '../config/settings.js';
+import { assertOpen, normalizeCode, Refusal, type ApprovalRecord, type Approvals } from '../gate/approvals.js';
+import type { AuditLog, Outcome } from '../gate/audit.js';
+import { approver } from '../gate/gate.js';
+import { notAHuman } from '../gate/human.js';
+import { approvalText } from '../gate/prompt.js';
+import { gateStores } from '../gate/stores.js';
+import { inert } from '../util/inert.js';
 import { promptLine } from '../util/prompt.js';
 import { processIo, type Io } from './context.js';
 
-const minutesLeft = (a: PendingApproval) => Math.max(0, Math.round((Date.parse(a.expiresAt) - Date.now()) / 60_000));
+const minutesLeft = (a: ApprovalRecord) => Math.max(0, Math.round((Date.parse(a.expiresAt) - Date.now()) / 60_000));
 
-async function store(io: Io) {
-  return new ApprovalStore((await resolveSettings({}, io.env)).stateDir);
+async function stores(io: Io) {
+  return gateStores((await resolveSettings({}, io.env)).stateDir, io.env);
 }
 
-async function load(approvals: ApprovalStore, code: string): Promise<PendingApproval> {
-  const a = await approvals.get(code);
-  if (!a) throw new LoopIqError('approval_invalid', `There is no approval "${code}".`, 'Run `loopiq-mcp approve` to list the pending ones.');
+/** Every refusal of a decision is audited, so a self-approval attempt leaves a trace. */
+async function refuse(audit: AuditLog, code: string, why: string, a?: ApprovalRecord, outcome: Outcome = 'approval_refused'): Promise<never> {
+  await audit
+    .append({
+      time: new Date().toISOString(),
+      api: a?.apiOrigin ?? '',
+      org: a?.org.id ?? '',
+      tool: a?.tool ?? '',
+      digest: a?.digest ?? '',
+      channel: 'terminal',
+      outcome,
+      approvalId: normalizeCode(code) || null,
+      requestId: 'terminal',
+      idempotencyKey: null,
+      httpStatus: null,
+      resultIds: [],
+      detail: why,
+    })
+    .catch(() => {});
+  throw new LoopIqError('approval_invalid', `Approval ${inert(normalizeCode(code) || code)} refused: ${why}.`, 'Run `loopiq-mcp approve <code>` yourself, in your own terminal (not through an AI assistant).');
+}
+
+async function load(approvals: Approvals, audit: AuditLog, code: string): Promise<ApprovalRecord> {
+  let a: ApprovalRecord | undefined;
+  try {
+    a = await approvals.get(code);
+  } catch (err) {
+    if (err instanceof Refusal) return refuse(audit, code, err.message.replace(/\.$/, ''));
+    throw err;
+  }
+  if (!a) throw new LoopIqError('approval_invalid', `There is no approval "${inert(code)}".`, 'Run `loopiq-mcp approve` to list the pending ones.');
   return a;
 }
 
-function checkOpen(a: PendingApproval) {
-  if (a.status !== 'pending') throw new LoopIqError('approval_invalid', `Approval ${a.id} is already ${a.status}.`, 'Nothing to do.');
-  if (Date.parse(a.expiresAt) <= Date.now()) throw new LoopIqError('approval_invalid', `Approval ${a.id} expired at ${a.expiresAt}.`, 'Ask the assistant to propose the write again.');
-}
-
-/** `approve` lists; `approve <code>` shows the exact request and asks y/N on a real terminal. */
+/** `approve` lists; `approve <code>` shows the exact request and asks y/N — of an interactive human only. */
 export async function approve(code: string | undefined, opts: { json?: boolean }, io: Io = processIo()): Promise<number> {
-  const approvals = await store(io);
+  const { approvals, audit } = await stores(io);
   if (!code) {
-    const open = await approvals.open();
-    if (opts.json) io.stdout.write(`${JSON.stringify(open, null, 2)}\n`);
-    else if (open.length === 0) io.stdout.write('No writes are waiting for approval.\n');
+    const { open, forged } = await approvals.open();
+    if (opts.json) io.stdout.write(`${JSON.stringify({ open: open.map(({ mac: _m, ...a }) => a), refused: forged }, null, 2)}\n`);
     else {
-      for (const a of open) io.stdout.write(`${a.id}  ${a.status.padEnd(8)}  ${a.org.slug}  ${a.tool}  ${a.summary}  (expires in ${minutesLeft(a)} min)\n`);
-      io.stdout.write('\nReview one with `loopiq-mcp approve <code>`; refuse with `loopiq-mcp reject <code>`.\n');
+      if (open.length === 0) io.stdout.write('No writes are waiting for approval.\n');
+      for (const a of open) {
+        io.stdout.write(`${a.id}  ${a.status.padEnd(8)}  ${inert(a.org.slug)}  ${inert(a.tool)}  ${inert(a.summary)}  (${inert(a.apiOrigin)}; expires in ${minutesLeft(a)} min)\n`);
+      }
+      if (forged.length) io.stdout.write(`\nIgnored ${forged.length} approval file(s) that loopiq-mcp did not write: ${forged.map(inert).join(', ')}.\n`);
+      if (open.length) io.stdout.write('\nReview one with `loopiq-mcp approve <code>`; refuse with `loopiq-mcp reject <code>`.\n');
     }
     return 0;
   }
-  const a = await load(approvals, code);
-  checkOpen(a);
-  if (!io.stdin.isTTY) {
-    throw new LoopIqError(
-      'approval_invalid',
-      'Approving needs an interactive terminal.',
-      'Run `loopiq-mcp approve <code>` yourself in a terminal; an AI agent running commands cannot approve its own request.',
-    );
+  const a = await load(approvals, audit, code);
+  try {
+    assertOpen(a);
+  } catch (err) {
+    throw new LoopIqError('approval_invalid', (err as Error).message, 'Nothing to do.');
   }
-  if (requestDigest({ org: a.org.id, method: a.request.method, path: a.request.path, body: a.request.body }) !== a.digest) {
-    throw new LoopIqError('approval_invalid', `Approval ${a.id} was altered after it was requested.`, 'Reject it and ask for the write again.');
-  }
-  io.stdout.write(`\n${approvalText({ org: a.org, tool: a.tool, summary: a.summary, preview: a.preview, exact: { org: a.org.id, ...a.request }, digest: a.digest }, Infinity)}\n`);
-  io.stdout.write(`API: ${a.apiOrigin}    expires in ${minutesLeft(a)} min\n\n`);
+  const problem = notAHuman(io as Parameters<typeof notAHuman>[0], a);
+  if (problem) await refuse(audit, code, problem, a);
+  io.stdout.write(`\n${approvalText(a)}\n\n`);
   const answer = (await promptLine(io, `Approve ${a.id}? [y/N] `)).trim().toLowerCase();
   const yes = answer === 'y' || answer === 'yes';
-  await approvals.transition(a.id, (cur) => {
-    checkOpen(cur);
-    return { ...cur, status: yes ? 'approved' : 'rejected', decidedAt: new Date().toISOString(), decidedBy: approver() };
-  });
+  try {
+    await approvals.decide(a.id, yes, `terminal (${approver()})`);
+  } catch (err) {
+    if (err instanceof Refusal) return refuse(audit, code, err.message.replace(/\.$/, ''), a);
+    throw err;
+  }
+  await audit
+    .append({
+      time: new Date().toISOString(),
+      api: a.apiOrigin,
+      org: a.org.id,
+      tool: a.tool,
+      digest: a.digest,
+      channel: 'terminal',
+      outcome: yes ? 'approved' : 'rejected',
+      approvalId: a.id,
+      requestId: 'terminal',
+      idempotencyKey: null,
+      httpStatus: null,
+      resultIds: [],
+    })
+    .catch(() => {});
   io.stdout.write(
     yes
       ? `Approved ${a.id}. The assistant can now run it (loopiq_execute_approved_action); it will be sent exactly as shown, once.\n`
@@ -65,14 +108,16 @@ export async function approve(code: string | undefined, opts: { json?: boolean }
 }
 
 export async function reject(code: string, io: Io = processIo()): Promise<number> {
-  const approvals = await store(io);
-  const a = await load(approvals, code);
-  await approvals.transition(a.id, (cur) => {
-    if (cur.status !== 'pending' && cur.status !== 'approved') {
-      throw new LoopIqError('approval_invalid', `Approval ${cur.id} is already ${cur.status}.`, 'Nothing to do.');
-    }
-    return { ...cur, status: 'rejected', decidedAt: new Date().toISOString(), decidedBy: approver() };
-  });
-  io.stdout.write(`Rejected ${normalizeCode(code)}. Nothing will be written.\n`);
+  const { approvals, audit } = await stores(io);
+  const a = await load(approvals, audit, code);
+  const problem = notAHuman(io as Parameters<typeof notAHuman>[0], a);
+  if (problem) await refuse(audit, code, problem, a);
+  try {
+    await approvals.decide(a.id, false, `terminal (${approver()})`);
+  } catch (err) {
+    if (err instanceof Refusal) throw new LoopIqError('approval_invalid', err.message, 'Nothing to do.');
+    throw err;
+  }
+  io.stdout.write(`Rejected ${a.id}. Nothing will be written.\n`);
   return 0;
 }

@@ -1,10 +1,10 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ApiClient } from '../api/client.js';
 import { LoopIqError } from '../api/errors.js';
-import { ApprovalStore } from '../gate/approvals.js';
-import { AuditLog } from '../gate/audit.js';
 import { closeDialogs } from '../gate/channels/dialog.js';
 import { parseChannels, WriteGate } from '../gate/gate.js';
+import { requester } from '../gate/process-tree.js';
+import { gateStores } from '../gate/stores.js';
 import { resolveSettings, type GlobalFlags } from '../config/settings.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
@@ -21,17 +21,22 @@ export interface ServeOptions extends GlobalFlags, ToolFilter {
   confirm?: string;
 }
 
-const DEFAULT_CONFIRM_TIMEOUT_S = 300;
-
-function confirmTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const raw = env.LOOPIQ_CONFIRM_TIMEOUT;
-  if (raw === undefined) return DEFAULT_CONFIRM_TIMEOUT_S * 1000;
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * 1000;
   const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0 || s > 3600) {
-    throw new LoopIqError('config_invalid', `LOOPIQ_CONFIRM_TIMEOUT=${raw} is not a number of seconds (1-3600).`, 'Set it to e.g. 300, or unset it.');
+  if (!Number.isFinite(s) || s <= 0 || s > max) {
+    throw new LoopIqError('config_invalid', `${name}=${raw} is not a number of seconds (up to ${max}).`, `Set it to e.g. ${fallback}, or unset it.`);
   }
   return s * 1000;
 }
+
+/** How long a dialog stays open for a human. */
+const confirmTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_TIMEOUT', 300, 3600);
+/** How long one tool call waits for an answer: below Claude Desktop's ~60 s tool-call limit. */
+const confirmWaitMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_WAIT', 45, 3600);
+/** One write attempt, body included. */
+const writeTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_WRITE_TIMEOUT', 60, 600);
 
 /** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
 export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -40,6 +45,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
   const channels = parseChannels(opts.confirm ?? env.LOOPIQ_CONFIRM);
   const timeoutMs = confirmTimeoutMs(env);
+  const waitMs = confirmWaitMs(env);
+  const attemptMs = writeTimeoutMs(env);
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
   if (opts.sandbox) {
@@ -68,13 +75,17 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     env,
   });
   const scope = new OrgScope(api, settings);
+  const { audit, approvals } = gateStores(settings.stateDir, env);
   const gate = new WriteGate({
     api,
-    audit: new AuditLog(settings.stateDir),
-    approvals: new ApprovalStore(settings.stateDir),
+    audit,
+    approvals,
     apiOrigin: settings.apiOrigin,
     channels,
     confirmTimeoutMs: timeoutMs,
+    waitMs,
+    attemptMs,
+    requester: requester(),
     env,
     currentOrg: (signal) => scope.current(signal),
   });

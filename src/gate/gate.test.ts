@@ -47,7 +47,9 @@ describe('write gate: elicitation', () => {
     expect(asked[0]).toContain('loopiq_create_work_item');
     expect(asked[0]).toContain('"action": "create_work_item"');
     expect(asked[0]).toContain('"title": "Rotate the signing keys"');
-    const [line] = await c.audit.read();
+    const lines = await c.audit.read();
+    expect(lines.map((l) => l.outcome)).toEqual(['approved', 'executing', 'executed']);
+    const line = lines.at(-1);
     expect(line).toMatchObject({ outcome: 'executed', channel: 'elicitation', org: 'org_acme', tool: 'loopiq_create_work_item', httpStatus: 201 });
     expect(line!.idempotencyKey).toBe(writes[0]!.headers['idempotency-key']);
   });
@@ -73,13 +75,24 @@ describe('write gate: elicitation', () => {
     expect(r.content[0]!.text).toMatch(/Nothing was written/);
     expect(c.fake.writes()).toHaveLength(0);
     expect((await c.audit.read()).map((l) => l.outcome)).toEqual([outcome]);
+    expect(await c.audit.verify()).toMatchObject({ ok: true });
   });
 
-  it('no answer in time → timed_out, nothing written', async () => {
-    const { c } = await withElicitation(() => new Promise(() => {}), { confirmTimeoutMs: 200 });
+  it('a client that declares elicitation and never answers: approval_pending within the bound, the terminal carries it, one write after approval', async () => {
+    const { c } = await withElicitation(() => new Promise(() => {}), { waitMs: 300, confirmTimeoutMs: 60_000 });
+    const started = Date.now();
     const r = await c.call('loopiq_create_work_item', CREATE);
-    expect(r.structuredContent!.outcome).toBe('timed_out');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ outcome: 'approval_pending', channel: 'terminal' });
+    expect(r.content[0]!.text).toMatch(/did not answer in the client in time/);
+    const id = r.structuredContent!.approvalId as string;
     expect(c.fake.writes()).toHaveLength(0);
+    await c.approvals.decide(id, true, 'terminal (test)');
+    const x = await c.call('loopiq_execute_approved_action', { approvalId: id });
+    expect(x.structuredContent!.outcome).toBe('executed');
+    expect((await c.call('loopiq_execute_approved_action', { approvalId: id })).structuredContent!.outcome).toBe('approval_invalid');
+    expect(c.fake.writes()).toHaveLength(1);
   });
 
   it('a client that advertises elicitation but auto-cancels (no UI) is "not approved", not "declined"', async () => {
@@ -231,11 +244,11 @@ describe('write gate: terminal approval', () => {
 
 describe('write gate: native dialog (fake zenity on PATH, real spawn)', () => {
   const fakeDir = fileURLToPath(new URL('../../test/fixtures/fake-dialog', import.meta.url));
-  async function withDialog(mode: string, confirmTimeoutMs = 5_000) {
+  async function withDialog(mode: string, confirmTimeoutMs = 5_000, waitMs = 5_000) {
     const log = join(mkdtempSync(join(tmpdir(), 'zenity-')), 'argv');
     process.env.FAKE_ZENITY_MODE = mode;
     process.env.FAKE_ZENITY_LOG = log;
-    const c = (conn = await connectInProcess({ org: 'acme', channels: ['dialog', 'terminal'], confirmTimeoutMs }));
+    const c = (conn = await connectInProcess({ org: 'acme', channels: ['dialog', 'terminal'], confirmTimeoutMs, waitMs }));
     Object.assign((c.gate as unknown as { deps: { env: NodeJS.ProcessEnv } }).deps.env, {
       PATH: `${fakeDir}:${process.env.PATH}`,
       DISPLAY: ':99',
@@ -304,10 +317,10 @@ describe('audit log', () => {
     const { c } = await withElicitation(() => ({ action: 'accept', content: { approve: true } }));
     await c.call('loopiq_create_work_item', CREATE);
     await c.call('loopiq_add_comment', { id: 'wi_acme_1', body: 'done' });
-    expect(await c.audit.verify()).toEqual({ ok: true, lines: 2 });
+    expect(await c.audit.verify()).toEqual({ ok: true, lines: 6 });
     const text = readFileSync(c.audit.path, 'utf8');
     expect(text).not.toContain(SANDBOX_TOKENS.alex);
     writeFileSync(c.audit.path, text.replace('"executed"', '"declined"'));
-    expect(await c.audit.verify()).toMatchObject({ ok: false, line: 1 });
+    expect(await c.audit.verify()).toMatchObject({ ok: false, line: 3 });
   });
 });

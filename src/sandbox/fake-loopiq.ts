@@ -61,6 +61,8 @@ export type Fault = {
   | { kind: 'garbage' }
   /** Succeeds, but the response is lost: the client sees a reset after the write happened. */
   | { kind: 'reset-after' }
+  /** Handles the request, then sends the response body one byte every `everyMs`. */
+  | { kind: 'drip'; everyMs: number }
 );
 
 export interface SandboxOptions {
@@ -165,6 +167,16 @@ export class FakeLoopIq {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+      return;
+    }
+    if (fault?.kind === 'drip') {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      for (let i = 0; i < text.length && !res.destroyed; i++) {
+        res.write(text[i]);
+        await new Promise((r) => setTimeout(r, fault.everyMs));
+      }
+      if (!res.destroyed) res.end();
       return;
     }
     if (fault?.kind === 'garbage') {

@@ -65,7 +65,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
               signal: extra.signal,
               progress: base.progress,
               ...(canElicit(server)
-                ? { elicit: (params, timeout) => server.server.elicitInput(params, { timeout, relatedRequestId: extra.requestId, signal: extra.signal }) }
+                ? { elicit: (params, timeout, signal) => server.server.elicitInput(params, { timeout, relatedRequestId: extra.requestId, signal: signal ?? extra.signal }) }
                 : {}),
             };
             const ctx: ToolContext = {

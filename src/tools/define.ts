@@ -76,7 +76,9 @@ export const recordId = (what: string) =>
     .string()
     .min(1)
     .max(128)
-    .regex(/^[^\s/?#\\]+$/, 'must be an id without spaces or slashes')
+    // One literal path segment: what is shown and approved is the path that is sent (no `.`/`..`,
+    // no escapes URL normalization would decode).
+    .regex(/^(?!\.{1,2}$)[A-Za-z0-9._~:@-]+$/, 'must be a record id (letters, digits, . _ ~ : @ -), not "." or ".."')
     .describe(`${what} id`);
 
 export const paging = {

@@ -10,8 +10,7 @@ import { OrgScope } from '../../src/server/org-scope.js';
 import { createMcpServer } from '../../src/server/server.js';
 import type { ToolDef } from '../../src/tools/define.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
-import { ApprovalStore } from '../../src/gate/approvals.js';
-import { AuditLog } from '../../src/gate/audit.js';
+import { gateStores } from '../../src/gate/stores.js';
 import { WriteGate, type ChannelName } from '../../src/gate/gate.js';
 import { tempHome } from './cli.js';
 
@@ -22,6 +21,9 @@ export interface InProcessOptions extends SandboxOptions {
   capabilities?: ClientCapabilities;
   channels?: ChannelName[];
   confirmTimeoutMs?: number;
+  waitMs?: number;
+  attemptMs?: number;
+  gateEnv?: NodeJS.ProcessEnv;
 }
 
 /** The real server and a real SDK client in one process, against the sandbox on a real port. */
@@ -40,14 +42,19 @@ export async function connectInProcess(opts: InProcessOptions = {}) {
     config,
     apiOrigin: sandbox.url,
   });
+  const gateEnv: NodeJS.ProcessEnv = opts.gateEnv ?? { PATH: process.env.PATH, LOOPIQ_GATE_SECRETS: 'file' };
+  const stores = gateStores(home.env.LOOPIQ_STATE_DIR, gateEnv);
   const gate = new WriteGate({
     api,
-    audit: new AuditLog(home.env.LOOPIQ_STATE_DIR),
-    approvals: new ApprovalStore(home.env.LOOPIQ_STATE_DIR),
+    audit: stores.audit,
+    approvals: stores.approvals,
     apiOrigin: sandbox.url,
     channels: opts.channels ?? ['elicitation', 'terminal'],
     confirmTimeoutMs: opts.confirmTimeoutMs ?? 5_000,
-    env: { PATH: process.env.PATH },
+    waitMs: opts.waitMs ?? opts.confirmTimeoutMs ?? 5_000,
+    attemptMs: opts.attemptMs ?? 10_000,
+    requester: [],
+    env: gateEnv,
     currentOrg: (signal) => scope.current(signal),
   });
   const server = createMcpServer({ api, scope, tools: opts.tools ?? ALL_TOOLS, gate });
@@ -61,8 +68,9 @@ export async function connectInProcess(opts: InProcessOptions = {}) {
     config,
     home,
     gate,
-    audit: new AuditLog(home.env.LOOPIQ_STATE_DIR),
-    approvals: new ApprovalStore(home.env.LOOPIQ_STATE_DIR),
+    audit: stores.audit,
+    approvals: stores.approvals,
+    stores,
     async call(name: string, args: Record<string, unknown> = {}) {
       return (await client.callTool({ name, arguments: args })) as {
         isError?: boolean;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { ApprovalChannel } from './channel.js';
 
 export type DialogVerdict = 'approved' | 'declined' | 'timed_out' | 'unavailable';
 
@@ -78,7 +79,8 @@ export function dialogCommand(title: string, text: string, timeoutSec: number, e
   if (zenity) {
     return {
       command: zenity,
-      args: ['--question', '--no-markup', '--width=640', `--title=${title}`, `--text=${text}`, '--ok-label=Approve', '--cancel-label=Reject', `--timeout=${timeoutSec}`],
+      // --default-cancel: Enter (or a stray keypress) rejects.
+      args: ['--question', '--no-markup', '--default-cancel', '--width=640', `--title=${title}`, `--text=${text}`, '--ok-label=Approve', '--cancel-label=Reject', `--timeout=${timeoutSec}`],
       approved: (code) => code === 0,
       timedOut: (code) => code === 5,
     };
@@ -87,19 +89,31 @@ export function dialogCommand(title: string, text: string, timeoutSec: number, e
   if (kdialog) {
     return {
       command: kdialog,
-      args: ['--title', title, '--yes-label', 'Approve', '--no-label', 'Reject', '--yesno', text],
-      approved: (code) => code === 0,
+      // kdialog has no "default: no" option, and its default button is "yes": so "yes" is Reject,
+      // "no" is Approve, and closing the window (exit 2) rejects too.
+      args: ['--title', title, '--yes-label', 'Reject', '--no-label', 'Approve', '--cancel-label', 'Cancel', '--yesnocancel', text],
+      approved: (code) => code === 1,
       timedOut: () => false,
     };
   }
   return undefined;
 }
 
-/** Shows the dialog (arguments only, never a shell) and waits, at most `timeoutMs`. */
-export function askDialog(title: string, text: string, timeoutMs: number, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<DialogVerdict> {
+/** Longest request text a native dialog is trusted to show whole. */
+export const DIALOG_MAX_CHARS = 4_000;
+
+export interface OpenDialog {
+  /** Settles when the human answers, the dialog times out, or it is closed. */
+  answer: Promise<DialogVerdict>;
+  close(): void;
+}
+
+/** Shows the dialog (arguments only, never a shell); it stays open at most `timeoutMs`. */
+export function openDialog(title: string, text: string, timeoutMs: number, env: NodeJS.ProcessEnv): OpenDialog | undefined {
   const cmd = dialogCommand(title, text, Math.max(1, Math.ceil(timeoutMs / 1000)), env);
-  if (!cmd) return Promise.resolve('unavailable');
-  return new Promise((resolve) => {
+  if (!cmd) return undefined;
+  let child: ChildProcess;
+  const answer = new Promise<DialogVerdict>((resolve) => {
     let stdout = '';
     let settled = false;
     const finish = (v: DialogVerdict) => {
@@ -109,18 +123,48 @@ export function askDialog(title: string, text: string, timeoutMs: number, env: N
       live.delete(child);
       resolve(v);
     };
-    const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'ignore'], shell: false, env: { ...env, ...cmd.env } });
+    child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'ignore'], shell: false, env: { ...env, ...cmd.env } });
     live.add(child);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       finish('timed_out');
     }, timeoutMs + 2_000);
-    signal?.addEventListener('abort', () => {
-      child.kill('SIGKILL');
-      finish('declined');
-    }, { once: true });
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
     child.on('error', () => finish('unavailable'));
     child.on('close', (code) => finish(cmd.approved(code, stdout) ? 'approved' : cmd.timedOut(code, stdout) ? 'timed_out' : 'declined'));
   });
+  return { answer, close: () => void child.kill('SIGKILL') };
+}
+
+/**
+ * A native dialog from the server process (Claude Desktop's path). It waits for this call's bound;
+ * if the human has not answered by then, it stays open and a later answer is recorded.
+ */
+export function dialogChannel(env: NodeJS.ProcessEnv, openForMs: number): ApprovalChannel {
+  return {
+    name: 'dialog',
+    async ask(q, { waitMs, signal, onLateAnswer }) {
+      if (q.text.length > DIALOG_MAX_CHARS) return { kind: 'skip', detail: `the request is too long to show whole in a dialog (${q.text.length} characters)` };
+      const dialog = openDialog(q.title, q.text, openForMs, env);
+      if (!dialog) return { kind: 'skip', detail: 'no dialog can be shown here (no display or dialog program)' };
+      const onAbort = () => dialog.close();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([dialog.answer, new Promise<'waiting'>((r) => (timer = setTimeout(() => r('waiting'), Math.max(0, waitMs))))]);
+      clearTimeout(timer);
+      if (waited === 'waiting') {
+        void dialog.answer.then(async (late) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (late === 'approved' || late === 'declined') await onLateAnswer(late === 'approved').catch(() => {});
+        });
+        return { kind: 'pending', detail: 'the approval dialog is still open on the user\'s screen' };
+      }
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) return { kind: 'cancelled', detail: 'the tool call was cancelled.' };
+      if (waited === 'unavailable') return { kind: 'skip', detail: 'the dialog program could not start' };
+      if (waited === 'approved') return { kind: 'approved' };
+      if (waited === 'timed_out') return { kind: 'timed_out', detail: 'the approval dialog timed out without an answer.' };
+      return { kind: 'declined', detail: 'the user rejected the request in the approval dialog.' };
+    },
+  };
 }
