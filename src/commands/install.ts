@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { copyFile, readFile, stat } from 'node:fs/promises';
 import { LoopIqError } from '../api/errors.js';
 import { CLIENT_IDS, CLIENTS, ENTRY_NAME, type ClientId, type ClientSpec, type ServerEntry } from '../clients/clients.js';
+import { denySelfApproval, removeSelfApprovalDenial } from '../clients/claude-code-permissions.js';
 import { editJson, lineDiff, parseClientConfig } from '../clients/config-edit.js';
 import { writeFileAtomic } from '../config/files.js';
 import { normalizeApiUrl } from '../config/settings.js';
@@ -85,16 +86,29 @@ export async function install(opts: InstallOptions, io: Io = processIo()): Promi
   const after = editJson(before, [spec.key, ENTRY_NAME], entry);
   if (text !== undefined && JSON.stringify(servers[ENTRY_NAME]) === JSON.stringify(entry)) {
     io.stdout.write(`${spec.name}: loopiq is already registered in ${path}; nothing changed.\n`);
+    await guardSelfApproval(spec, opts, io);
     return 0;
   }
   io.stdout.write(`${opts.dryRun ? 'Would change' : 'Changed'} ${path}:\n${lineDiff(before, after)}\n`);
   if (process.argv[1]?.includes('_npx')) {
     io.stderr.write('warning: you are running loopiq-mcp through npx; its cache may be cleaned. Install it with `npm i -g loopiq-mcp` and run install again.\n');
   }
+  await guardSelfApproval(spec, opts, io);
   if (opts.dryRun) return 0;
   await save(path, text, after);
   io.stdout.write(`${text !== undefined ? `Backup: ${path}.loopiq-backup\n` : ''}${spec.restart}\n`);
   return 0;
+}
+
+/** Claude Code's agent has a shell: deny it the commands that decide on a write (docs/threat-model.md). */
+async function guardSelfApproval(spec: ClientSpec, opts: Pick<InstallOptions, 'dryRun'>, io: Io) {
+  if (spec.id !== 'claude-code') return;
+  const { path, added } = await denySelfApproval(io.env, cliScriptPath(), opts.dryRun === true);
+  if (added.length) {
+    io.stdout.write(
+      `${opts.dryRun ? 'Would add' : 'Added'} to ${path} (permissions.deny), so Claude Code's own shell cannot approve the writes it asks for:\n${added.map((r) => `  ${r}`).join('\n')}\n`,
+    );
+  }
 }
 
 export async function uninstall(opts: Pick<InstallOptions, 'client' | 'configPath' | 'dryRun'>, io: Io = processIo()): Promise<number> {
@@ -108,6 +122,10 @@ export async function uninstall(opts: Pick<InstallOptions, 'client' | 'configPat
   }
   const after = editJson(text, [spec.key, ENTRY_NAME], undefined);
   io.stdout.write(`${opts.dryRun ? 'Would change' : 'Changed'} ${path}:\n${lineDiff(text, after)}\n`);
+  if (spec.id === 'claude-code') {
+    const { path: settings, removed } = await removeSelfApprovalDenial(io.env, cliScriptPath(), opts.dryRun === true);
+    if (removed.length) io.stdout.write(`${opts.dryRun ? 'Would remove' : 'Removed'} loopiq-mcp's ${removed.length} deny rules from ${settings}.\n`);
+  }
   if (opts.dryRun) return 0;
   await save(path, text, after);
   io.stdout.write(`Backup: ${path}.loopiq-backup\n${spec.restart}\n`);

@@ -168,3 +168,20 @@ describe('at most one send at a time', () => {
     expect(c.fake.records.workItems.filter((w) => w.title === CREATE.title)).toHaveLength(1);
   });
 });
+
+describe('writes only through the gate', () => {
+  it('the API client a tool receives cannot send a write, by type and at run time', async () => {
+    const { ApiClient } = await import('../api/client.js');
+    const { api } = await import('../api/contract.js');
+    const { readApi } = await import('../api/read-api.js');
+    const { StaticTokenSource } = await import('../auth/token-source.js');
+    const { SANDBOX_TOKENS } = await import('../sandbox/seed.js');
+    const c = (conn = await connectInProcess({ org: 'acme' }));
+    const client = new ApiClient({ baseUrl: c.sandbox.url, tokens: new StaticTokenSource('env', SANDBOX_TOKENS.alex), userAgent: () => 't' });
+    const ro = readApi(client);
+    // @ts-expect-error a write endpoint is not a ReadEndpoint
+    await expect(ro.call(api.createWorkItem({ type: 'task', title: 'x' }), { org: 'org_acme', idempotencyKey: 'k' })).rejects.toMatchObject({ code: 'read_only' });
+    await client.close();
+    expect(c.fake.requests.filter((q) => q.method !== 'GET')).toHaveLength(0);
+  });
+});

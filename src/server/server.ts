@@ -4,6 +4,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ApiClient } from '../api/client.js';
+import { readApi } from '../api/read-api.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { ToolContext, ToolDef, UserContext } from '../tools/define.js';
 import { renderText } from '../tools/format.js';
@@ -46,7 +47,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         const progressToken = extra._meta?.progressToken;
         let step = 0;
         const base = {
-          api: deps.api,
+          api: readApi(deps.api),
           whoami: () => deps.scope.whoami(extra.signal),
           progress: async (message: string) => {
             if (progressToken === undefined) return;

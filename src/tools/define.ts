@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ApiClient, CallOptions } from '../api/client.js';
+import type { CallOptions } from '../api/client.js';
+import type { ReadApi } from '../api/read-api.js';
 import type { Me } from '../api/contract.js';
 import type { OrgRef } from '../server/org-scope.js';
 import type { WriteProposal } from '../gate/gate.js';
@@ -12,7 +13,8 @@ export interface Annotations {
 }
 
 export interface ToolContext {
-  api: ApiClient;
+  /** Reads only (by type and at run time): every write goes through `write`. */
+  api: ReadApi;
   /** The pinned organization; tools never take it as a parameter. */
   org: OrgRef;
   /** Base options for every API call of this tool call: pinned org, abort signal, request id. */

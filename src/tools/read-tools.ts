@@ -8,8 +8,8 @@ import {
   SEARCH_TYPES,
   WORK_ITEM_STATUSES,
   WORK_ITEM_TYPES,
-  type Endpoint,
 } from '../api/contract.js';
+import type { ReadEndpoint } from '../api/read-api.js';
 import { defineTool, listOutput, organizationsOutput, paging, READ, recordId, recordOutput, whoamiOutput, type ToolDef } from './define.js';
 import { listResult, recordResult } from './format.js';
 
@@ -22,7 +22,7 @@ function listTool<F extends z.ZodRawShape>(spec: {
   description: string;
   noun: string;
   filters: F;
-  endpoint: (q: Query) => Endpoint<z.ZodType>;
+  endpoint: (q: Query) => ReadEndpoint<z.ZodType>;
   toQuery?: (args: z.infer<z.ZodObject<F>>) => Query;
 }): ToolDef {
   return defineTool({
@@ -42,7 +42,7 @@ function listTool<F extends z.ZodRawShape>(spec: {
   });
 }
 
-function getTool(spec: { name: string; title: string; description: string; noun: string; endpoint: (id: string) => Endpoint<z.ZodType> }): ToolDef {
+function getTool(spec: { name: string; title: string; description: string; noun: string; endpoint: (id: string) => ReadEndpoint<z.ZodType> }): ToolDef {
   return defineTool({
     name: spec.name,
     title: spec.title,
