@@ -189,6 +189,29 @@ describe('writes through the built CLI', () => {
     await close();
   });
 
+  it('a client that declares elicitation and never answers: the call ends within the bound with approval_pending; the terminal carries it; one write', async () => {
+    const home = tempHome();
+    const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme', LOOPIQ_CONFIRM_WAIT: '1' });
+    const { client, close } = await connectCli(['serve'], env, { elicitation: { form: {} } });
+    let asked = 0;
+    client.setRequestHandler(ElicitRequestSchema, () => {
+      asked++;
+      return new Promise(() => {}); // declared, never rendered
+    });
+    const before = sandbox.fake.writes().length;
+    const r = await client.callTool({ name: 'loopiq_add_comment', arguments: { id: 'wi_acme_1', body: 'silent client' } });
+    expect(asked).toBe(1);
+    const sc = r.structuredContent as { outcome: string; channel: string; approvalId: string };
+    expect(sc).toMatchObject({ outcome: 'approval_pending', channel: 'terminal' });
+    expect(sandbox.fake.writes().length).toBe(before);
+    const shown = await approveInPty(sc.approvalId, 'y', env);
+    expect(shown.code, shown.output).toBe(0);
+    const done = await client.callTool({ name: 'loopiq_execute_approved_action', arguments: { approvalId: sc.approvalId } });
+    expect((done.structuredContent as { outcome: string }).outcome).toBe('executed');
+    expect(sandbox.fake.writes().length - before).toBe(1);
+    await close();
+  });
+
   it('--read-only lists no write tool', async () => {
     const home = tempHome();
     const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme', LOOPIQ_READ_ONLY: '1' });

@@ -286,6 +286,25 @@ describe('write gate: native dialog (fake zenity on PATH, real spawn)', () => {
     expect(c.fake.writes()).toHaveLength(0);
   });
 
+  it("a dialog still open when the call's wait ends: approval_pending; the later Approve is recorded and executed once", async () => {
+    const answer = join(mkdtempSync(join(tmpdir(), 'zenity-answer-')), 'answer');
+    process.env.FAKE_ZENITY_ANSWER = answer;
+    const { c } = await withDialog('later', 30_000, 300);
+    Object.assign((c.gate as unknown as { deps: { env: NodeJS.ProcessEnv } }).deps.env, { FAKE_ZENITY_ANSWER: answer });
+    const r = await c.call('loopiq_create_work_item', CREATE);
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ outcome: 'approval_pending', channel: 'dialog' });
+    const id = r.structuredContent!.approvalId as string;
+    expect(r.content[0]!.text).toMatch(/dialog is still open/);
+    expect((await c.call('loopiq_execute_approved_action', { approvalId: id })).content[0]!.text).toMatch(/not approved it yet/);
+    writeFileSync(answer, '0');
+    for (let i = 0; i < 100 && (await c.approvals.get(id))!.status !== 'approved'; i++) await new Promise((res) => setTimeout(res, 50));
+    expect((await c.approvals.get(id))!.decidedBy).toMatch(/^dialog/);
+    const x = await c.call('loopiq_execute_approved_action', { approvalId: id });
+    expect(x.structuredContent).toMatchObject({ outcome: 'executed', channel: 'dialog' });
+    expect(c.fake.writes()).toHaveLength(1);
+  });
+
   it('no display → the dialog is "unavailable" (not "declined") and the next channel is used', async () => {
     const { c } = await withDialog('approve');
     delete (c.gate as unknown as { deps: { env: NodeJS.ProcessEnv } }).deps.env.DISPLAY;

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dialogCommand } from './dialog.js';
 
@@ -24,6 +27,22 @@ describe('native dialog commands', () => {
     expect(a.args).toEqual(b.args);
     expect(a.args.join(' ')).not.toContain('rm -rf');
     expect(a.env).toEqual({ LOOPIQ_DIALOG_TEXT: hostile, LOOPIQ_DIALOG_TITLE: 'Approve?' });
+  });
+
+  it('Linux: Reject is the default button (zenity --default-cancel; kdialog\'s default "yes" is Reject, closing rejects)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dialogs-'));
+    for (const name of ['zenity', 'kdialog']) {
+      writeFileSync(join(dir, name), '#!/bin/sh\n');
+      chmodSync(join(dir, name), 0o755);
+    }
+    const z = dialogCommand('t', 'x', 30, { PATH: dir, DISPLAY: ':0' }, 'linux')!;
+    expect(z.args).toContain('--default-cancel');
+    expect(z.approved(0, '')).toBe(true);
+    expect(z.approved(1, '')).toBe(false);
+    rmSync(join(dir, 'zenity'));
+    const k = dialogCommand('t', 'x', 30, { PATH: dir, DISPLAY: ':0' }, 'linux')!;
+    expect(k.args.slice(k.args.indexOf('--yes-label'), k.args.indexOf('--yes-label') + 4)).toEqual(['--yes-label', 'Reject', '--no-label', 'Approve']);
+    expect([0, 1, 2].map((code) => k.approved(code, ''))).toEqual([false, true, false]);
   });
 
   it('Linux without a display has no dialog (unavailable, not declined)', () => {
