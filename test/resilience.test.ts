@@ -95,11 +95,12 @@ describe('cancellation', () => {
     const before = sandbox.fake.requests.length;
     const ac = new AbortController();
     const call = client.callTool({ name: 'loopiq_list_incidents', arguments: {} }, undefined, { signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 300));
+    // Abort once the request is at the sandbox (however long a loaded machine takes to get there).
+    for (let i = 0; i < 200 && !sandbox.fake.requests.slice(before).some((r) => r.path === '/api/v1/incidents'); i++) await new Promise((r) => setTimeout(r, 50));
     ac.abort();
     await expect(call).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 300));
     const req = sandbox.fake.requests.slice(before).find((r) => r.path === '/api/v1/incidents')!;
+    for (let i = 0; i < 100 && !req.aborted; i++) await new Promise((r) => setTimeout(r, 50));
     expect(req.aborted).toBe(true);
     // Still serving.
     expect((await client.callTool({ name: 'loopiq_whoami', arguments: {} })).isError).toBeFalsy();
