@@ -62,6 +62,12 @@ export function describeFailure(err: unknown, debug = false): Failure {
     const { what, fix } = known(errno);
     return { text: `error: ${redact(inert(what))}.\n${fix}\n`, exitCode: EXIT.failure };
   }
+  if (err instanceof SyntaxError) {
+    return {
+      text: `error: a local file is not valid JSON (${redact(inert(err.message))}).\nIf it was edited by hand, restore it; \`loopiq-mcp doctor\` and \`loopiq-mcp audit --verify\` name the file.\n`,
+      exitCode: EXIT.failure,
+    };
+  }
   const message = err instanceof Error ? err.message : String(err);
   const trace = debug && err instanceof Error && err.stack ? `\n${err.stack}` : '';
   return {

@@ -51,7 +51,7 @@ function rejected(err: unknown, apiUrl: string): unknown {
   if (err instanceof LoopIqError && (err.code === 'unauthenticated' || err.code === 'token_expired')) {
     return new LoopIqError(
       err.code,
-      `${apiUrl} did not accept this token (${err.code === 'token_expired' ? 'it has expired' : 'unknown or revoked'}); nothing was stored.`,
+      `${apiUrl} did not accept this token (${err.code === 'token_expired' ? 'it has expired' : 'unknown or revoked'}); nothing was stored. ${err.message}`,
       `Check that you copied the whole token and that it was made for ${apiUrl} (LoopIQ → Settings → API tokens), then run \`loopiq-mcp login\` again.`,
       err.extra,
     );

@@ -77,10 +77,11 @@ export async function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv
   const config = new ConfigFile(dir);
   let configError: LoopIqError | undefined;
   let fileUrl: string | undefined;
-  if (!flagUrl && !envUrl) {
+  // Read (and so validate) the file even when the URL comes from elsewhere: it also holds the org choice.
+  {
     try {
       const file = await config.read();
-      if (file.apiUrl) fileUrl = normalizeApiUrl(file.apiUrl, `"apiUrl" in ${config.path}`);
+      if (file.apiUrl && !flagUrl && !envUrl) fileUrl = normalizeApiUrl(file.apiUrl, `"apiUrl" in ${config.path}`);
     } catch (err) {
       if (!(options.tolerateConfigError && err instanceof LoopIqError && err.code === 'config_invalid')) throw err;
       configError = err;
