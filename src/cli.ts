@@ -217,12 +217,12 @@ function unknownCommand(argv: string[]): string | undefined {
 
 export async function main(argv: string[]) {
   // Piping into `head` closes stdout early: end quietly, as every Unix tool does.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      void fail(err);
-    });
-  }
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    void fail(err);
+  });
+  // Nowhere left to report to: just stop.
+  process.stderr.on('error', () => process.exit(process.exitCode ?? 1));
   process.on('uncaughtException', (err) => void fail(err).then(() => process.exit()));
   const stray = unknownCommand(argv);
   if (stray !== undefined) {
