@@ -13,6 +13,7 @@ import { LoopIqError } from '../src/api/errors.js';
 import { doctor } from '../src/commands/doctor.js';
 import { login } from '../src/commands/login.js';
 import { logout } from '../src/commands/logout.js';
+import { orgs } from '../src/commands/orgs.js';
 import { rotate } from '../src/commands/rotate.js';
 import { sandbox as sandboxCommand } from '../src/commands/sandbox.js';
 import { status } from '../src/commands/status.js';
@@ -116,6 +117,14 @@ describe('login, rotate, status, logout in-process', () => {
       expect(await status({}, st.io)).toBe(0);
       expect(st.stdout()).toMatch(/Organization: Initech\\u\{001B\}\[2J/);
       expect(st.stdout()).not.toMatch(/\u001b/);
+      const list = memoryIo(env, keychains);
+      expect(await orgs({}, list.io)).toBe(0);
+      expect(list.stdout()).toMatch(/^\* initech +Initech\\u\{001B\}\[2J/m);
+      // --json stays valid JSON that parses to the real name, with the escape written as \u001B.
+      const js = memoryIo(env, keychains);
+      expect(await orgs({ json: true }, js.io)).toBe(0);
+      expect(js.stdout()).not.toMatch(/\u001b|\u0007/);
+      expect(JSON.parse(js.stdout())[0].name).toBe('Initech\u001b[2J\u001b]0;owned\u0007');
     } finally {
       await s.close();
     }

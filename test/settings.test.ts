@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LoopIqError } from '../src/api/errors.js';
+import { errorFromProblem, LoopIqError } from '../src/api/errors.js';
 import { CLIENTS } from '../src/clients/clients.js';
 import { windowsLaunchForm } from '../src/clients/windows.js';
 import { describeFailure, nearest, UsageError } from '../src/commands/failure.js';
 import { serverEntry } from '../src/commands/install.js';
-import { statusArgsFor, staleBus } from '../src/commands/doctor-launch.js';
+import { launchAsClient, statusArgsFor, staleBus } from '../src/commands/doctor-launch.js';
 import { judgeOrg } from '../src/config/org-choice.js';
 import { resolveSettings } from '../src/config/settings.js';
 import { Cancelled } from '../src/util/prompt.js';
@@ -186,5 +186,19 @@ describe('doctor launches an entry as its client would', () => {
     expect(statusArgsFor({ command: 'npx', args: ['-y', 'loopiq-mcp'] })).toBeUndefined();
     expect(staleBus({ command: 'n', args: [], env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } })).toBe('unix:path=/nonexistent/bus');
     expect(staleBus({ command: 'n', args: [], env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${process.cwd()}` } })).toBeUndefined();
+  });
+});
+
+describe('messages', () => {
+  it('an API error ends in one full stop, never ".."', () => {
+    const e = errorFromProblem(401, { type: 'about:blank', title: 'Unauthorized', status: 401, code: 'unauthenticated', detail: 'The token is not valid.' }, 'req_1');
+    expect(e.message).toBe('LoopIQ answered 401 unauthenticated: The token is not valid.');
+  });
+
+  it('doctor refuses an entry whose --api-url is plain http to a host that only looks like loopback', async () => {
+    const checks = await launchAsClient('cursor', { command: process.execPath, args: ['/s.js', 'serve', '--api-url', 'http://127.0.0.1.nip.io'] }, {});
+    expect(checks).toEqual([
+      expect.objectContaining({ name: 'client:cursor:launch', status: 'fail', detail: expect.stringMatching(/^--api-url in the entry: http:\/\/127\.0\.0\.1\.nip\.io is not https/) }),
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import { Keychain, type SecretStore } from '../auth/keychain.js';
 import { StaticTokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
 import { resolveSettings, type GlobalFlags, type ResolveOptions, type Settings } from '../config/settings.js';
+import { inertJson } from '../util/inert.js';
 import { addSecret, redact, redactDeep } from '../util/redact.js';
 import { userAgent } from '../util/user-agent.js';
 
@@ -54,7 +55,8 @@ export async function commandContext(flags: GlobalFlags, io: Io = processIo(), o
     },
     api: () => make(createTokenSource(settings, registering(keychain))),
     print: (line = '') => io.stdout.write(`${redact(line)}\n`),
-    json: (value) => io.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`),
+    // inertJson: still valid JSON that parses to the same value, with every hidden character escaped.
+    json: (value) => io.stdout.write(`${inertJson(redactDeep(value))}\n`),
     warn: (line) => io.stderr.write(`${redact(line)}\n`),
   };
 }

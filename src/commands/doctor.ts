@@ -66,13 +66,13 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
     }
     registered++;
     const problems: string[] = [];
-    if (!executable(entry.command)) problems.push(`command ${entry.command} does not exist or is not executable`);
+    if (!executable(entry.command)) problems.push(`command ${inert(String(entry.command))} does not exist or is not executable`);
     if (process.platform === 'win32' && /\s/.test(entry.command)) problems.push(`command ${entry.command} contains a space, which Claude Desktop cannot start`);
     const scriptArg = entry.args?.[0];
-    if (!scriptArg || !existsSync(scriptArg)) problems.push(`script ${scriptArg ?? '(none)'} does not exist`);
+    if (!scriptArg || !existsSync(scriptArg)) problems.push(`script ${scriptArg === undefined ? '(none)' : inert(String(scriptArg))} does not exist`);
     const secret = SECRET.test(JSON.stringify(entry));
     if (problems.length) add({ name: `client:${id}`, status: 'fail', detail: `${path}: ${problems.join('; ')}`, fix: `Run \`loopiq-mcp install --client ${id}\` to re-register with this node and script.` });
-    else add({ name: `client:${id}`, status: 'ok', detail: `${path}: loopiq → ${entry.command} ${(entry.args ?? []).join(' ')}` });
+    else add({ name: `client:${id}`, status: 'ok', detail: `${path}: loopiq → ${inert(String(entry.command))} ${(entry.args ?? []).map((a) => inert(String(a))).join(' ')}` });
     if (secret) add({ name: `client:${id}:secrets`, status: 'warn', detail: `${path}: the loopiq entry contains what looks like a token`, fix: 'Remove it from the config (the token belongs in the keychain: `loopiq-mcp login`), then rotate it: `loopiq-mcp rotate`.' });
     if (!problems.length) for (const c of await launchAsClient(id, entry, env)) add(c);
   }
