@@ -31,7 +31,8 @@ describe('inert rendering', () => {
         const value = { v, s, [s]: 1 };
         const shown = inertJson(value);
         expect(hasHidden(shown.replace(/\n/g, ''))).toBe(false);
-        expect(JSON.parse(shown)).toEqual(value);
+        // Compared with JSON's own round trip: JSON has no -0 (fc.jsonValue generates it).
+        expect(JSON.parse(shown)).toEqual(JSON.parse(JSON.stringify(value)));
       }),
       { numRuns: 300 },
     );
