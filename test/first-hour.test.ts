@@ -66,6 +66,10 @@ describe('the hidden prompt', () => {
     const cancelled = promptHidden(io, 'Token: ');
     stdin.write('lqp_half\u0003');
     await expect(cancelled).rejects.toBeInstanceOf(Cancelled);
+    // The terminal going away mid-prompt is a cancel too, not a silent exit.
+    const ended = promptHidden(io, 'Token: ');
+    stdin.end('lqp_');
+    await expect(ended).rejects.toBeInstanceOf(Cancelled);
   });
 
   it('Ctrl-C at the real login prompt ends with a message, exit 130, no stack trace', async () => {

@@ -135,6 +135,7 @@ export async function install(opts: InstallOptions, io: Io = processIo()): Promi
   if (opts.dryRun) return 0;
   await save(path, text, after);
   io.stdout.write(`${text !== undefined ? `Backup: ${path}.loopiq-backup\n` : ''}${spec.restart}\n`);
+  io.stdout.write('Then `loopiq-mcp doctor` starts the entry as the client will and says whether it has a token and an organization.\n');
   return 0;
 }
 

@@ -35,8 +35,10 @@ export function promptHidden(io: Io, question: string): Promise<string> {
         else value += ch;
       }
     };
+    const onEnd = () => done(new Cancelled());
     const done = (err?: Error) => {
       stdin.removeListener('data', onData);
+      stdin.removeListener('end', onEnd);
       stdin.setRawMode?.(false);
       stdin.pause();
       io.stderr.write('\n');
@@ -44,6 +46,7 @@ export function promptHidden(io: Io, question: string): Promise<string> {
       else resolve(value);
     };
     stdin.on('data', onData);
+    stdin.once('end', onEnd);
   });
 }
 
