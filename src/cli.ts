@@ -7,21 +7,28 @@ import { VERSION } from './version.js';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
+export const COMMANDS = ['serve', 'login', 'logout', 'status', 'orgs', 'use-org', 'rotate', 'install', 'uninstall', 'doctor', 'approve', 'reject', 'audit', 'sandbox', 'help'] as const;
+
 const apiUrl = () => new Option('--api-url <url>', 'LoopIQ API base URL (env LOOPIQ_API_URL; default https://ai.loopiq.com)');
 const org = () => new Option('--org <id|slug>', 'organization to pin (env LOOPIQ_ORG; default: the one chosen with use-org)');
 const readOnly = () => new Option('--read-only', 'hide write tools and refuse every write (env LOOPIQ_READ_ONLY=1)');
 const json = () => new Option('--json', 'machine-readable output');
 
-/** Runs a command; known failures print their message and hint, and exit 1. */
+/** The one top-level handler: every failure becomes a message, a fix and an exit code (failure.ts). */
+async function fail(err: unknown) {
+  const { describeFailure } = await import('./commands/failure.js');
+  const f = describeFailure(err, process.env.LOOPIQ_LOG_LEVEL === 'debug');
+  if (f.text) process.stderr.write(f.text);
+  process.exitCode = f.exitCode;
+}
+
+/** Runs a command; its result is the exit code. */
 async function run(action: () => Promise<number | void>) {
   try {
     const code = await action();
     process.exitCode = code ?? EXIT.ok;
   } catch (err) {
-    const { LoopIqError } = await import('./api/errors.js');
-    if (err instanceof LoopIqError) process.stderr.write(`error: ${err.describe()}\n`);
-    else process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = EXIT.failure;
+    await fail(err);
   }
 }
 
@@ -30,7 +37,18 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description('LoopIQ for desktop AI clients: a stdio MCP server with a keychain token, a pinned organization and human-approved writes.')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ loopiq-mcp sandbox                               a fake LoopIQ with demo data, to try every command
+  $ loopiq-mcp login                                 store your API token in the OS keychain
+  $ loopiq-mcp use-org acme                          choose the organization every call is pinned to
+  $ loopiq-mcp install --client claude-desktop       register the server in your AI client
+  $ loopiq-mcp doctor                                check everything a launch needs
+  $ loopiq-mcp <command> --help                      options and examples of one command`,
+    );
 
   program
     .command('serve', { isDefault: true })
@@ -52,6 +70,7 @@ Examples:
     )
     .action((opts) =>
       run(async () => {
+        if (process.stdin.isTTY) process.stderr.write((await import('./commands/serve-banner.js')).serveBanner(opts));
         const { serve } = await import('./commands/serve.js');
         await serve(opts);
       }),
@@ -183,24 +202,46 @@ Examples:
   program
     .command('sandbox')
     .description('serve a fake LoopIQ API with demo data on localhost, to try every command without an account')
-    .option('--port <n>', 'port on 127.0.0.1', '8787')
+    .option('--port <n>', 'port on 127.0.0.1 (1-65535)', '8787')
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp sandbox\n  $ LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --with-token <<< lqp_sandbox_alex_2f9c1e')
     .action((opts) => run(async () => (await import('./commands/sandbox.js')).sandbox(opts)));
 
   return program;
 }
 
+/** `loopiq-mcp stauts` would otherwise run the default command (serve) with a stray argument. */
+function unknownCommand(argv: string[]): string | undefined {
+  const first = argv[2];
+  if (first === undefined || first.startsWith('-') || (COMMANDS as readonly string[]).includes(first)) return undefined;
+  return first;
+}
+
 export async function main(argv: string[]) {
+  // Piping into `head` closes stdout early: end quietly, as every Unix tool does.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    void fail(err);
+  });
+  // Nowhere left to report to: just stop.
+  process.stderr.on('error', () => process.exit(process.exitCode ?? 1));
+  process.on('uncaughtException', (err) => void fail(err).then(() => process.exit()));
+  const stray = unknownCommand(argv);
+  if (stray !== undefined) {
+    const { nearest, UsageError } = await import('./commands/failure.js');
+    const guess = nearest(stray, COMMANDS);
+    await fail(new UsageError(`unknown command '${stray}'.${guess ? ` Did you mean '${guess}'?` : ''}`, 'Run `loopiq-mcp --help` for the list of commands.'));
+    return;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help / --version exit 0; anything else is a usage error.
+      // --help / --version exit 0; anything else is a usage error (commander printed it).
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    throw err;
+    await fail(err);
   }
 }
 

@@ -53,7 +53,8 @@ describe.each(Object.entries(FILES))('install --client %s', (client, file) => {
     expect(entry.command).toBe(process.execPath);
     expect(entry.args).toEqual([CLI, 'serve', '--org', 'acme', '--read-only']);
     if (client === 'vscode' || client === 'cursor' || client === 'claude-code') expect(entry.type).toBe('stdio');
-    expect(entry.env).toEqual({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus' });
+    // The shell's own settings travel with the entry: clients start servers with a stripped environment.
+    expect(entry.env).toEqual({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus', LOOPIQ_CONFIG_DIR: home.env.LOOPIQ_CONFIG_DIR, LOOPIQ_STATE_DIR: home.env.LOOPIQ_STATE_DIR, LOOPIQ_KEYCHAIN_SERVICE: 'loopiq-mcp-test' });
     expect(JSON.stringify(entry)).not.toMatch(/token/i);
     // Everything else is semantically identical.
     const { loopiq: _added, ...rest } = data[file.key];

@@ -54,7 +54,8 @@ describe('doctor against the sandbox', () => {
   it('no org selected → organization fails', async () => {
     const d = await doctor(user(), { LOOPIQ_TOKEN: sandbox.fake.issueToken('usr_alex') });
     expect(d.code).toBe(1);
-    expect(d.check('organization')).toMatchObject({ status: 'fail', detail: 'none selected (you belong to 3)' });
+    expect(d.check('organization')).toMatchObject({ status: 'fail', detail: 'No organization selected and you belong to 3.' });
+    expect(d.check('organization')!.fix).toMatch(/use-org <id\|slug>.*acme, globex, umbrella/);
   });
 
   it('unreachable API → api fails: connection refused', async () => {

@@ -111,10 +111,10 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
     expect(badUrl.stderr).toMatch(/not https/);
     const badChannel = await runCli(['serve', '--confirm', 'email'], baseEnv(home.env));
     expect(badChannel.code).toBe(1);
-    expect(badChannel.stderr).toMatch(/unknown channel\(s\): email/);
+    expect(badChannel.stderr).toMatch(/--confirm email: unknown channel email/);
     const badBool = await runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_READ_ONLY: 'maybe' }));
     expect(badBool.code).toBe(1);
-    expect(badBool.stderr).toMatch(/LOOPIQ_READ_ONLY=maybe is not a boolean/);
+    expect(badBool.stderr).toMatch(/LOOPIQ_READ_ONLY=maybe: not a boolean/);
     const badTimeout = await runCli(['serve'], baseEnv({ ...home.env, LOOPIQ_CONFIRM_TIMEOUT: '-5' }));
     expect(badTimeout.code).toBe(1);
     expect(badTimeout.stderr).toMatch(/LOOPIQ_CONFIRM_TIMEOUT=-5/);

@@ -89,8 +89,14 @@ describe('identity commands against the sandbox with the real keychain', () => {
     const u = user();
     const r = await u.cli(['login', '--with-token'], 'lqp_not_a_real_token');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/401 unauthenticated/);
-    expect((await u.cli(['status'])).stdout).toMatch(/not logged in/);
+    expect(r.stderr).toMatch(/did not accept this token \(unknown or revoked\); nothing was stored/);
+    expect(r.stderr).toMatch(/copied the whole token/);
+    // LOOPIQ_TOKEN is not set: it must not be blamed (issue 12, the first error most users see).
+    expect(r.stderr).not.toMatch(/LOOPIQ_TOKEN/);
+    expect(r.stderr).not.toMatch(/\.\./);
+    const after = await u.cli(['status']);
+    expect(after.stdout).toMatch(/Token: +none \(not logged in\)/);
+    expect(after.stdout).not.toMatch(/NOT VALID/);
   });
 
   it('login and rotate refuse while LOOPIQ_TOKEN is set, and say why', async () => {

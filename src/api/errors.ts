@@ -65,7 +65,8 @@ export function errorFromProblem(status: number, body: unknown, requestId: strin
   const code = (parsed.success ? parsed.data.code : codeForStatus(status)) as ProblemCode;
   const known = code in HINTS;
   const safeCode: ProblemCode = known ? code : codeForStatus(status);
-  const detail = parsed.success ? (parsed.data.detail ?? parsed.data.title) : undefined;
+  // The sentence gets its own full stop: a detail that already ends in one would print "..".
+  const detail = parsed.success ? (parsed.data.detail ?? parsed.data.title)?.replace(/[.\s]+$/, '') : undefined;
   let hint = HINTS[safeCode];
   if (retryAfter !== undefined && (safeCode === 'rate_limited' || safeCode === 'unavailable')) {
     hint = `${hint.replace(/ Wait and try again\.| Try again shortly\./, '')} Try again in ${retryAfter} s.`;

@@ -5,7 +5,8 @@ import { LoopIqError } from '../api/errors.js';
  * `rotate` in another terminal does not break running servers).
  */
 export interface TokenSource {
-  readonly kind: 'env' | 'keychain' | 'sandbox';
+  /** `given`: a token handed to one command (login, rotate), so a 401 never blames LOOPIQ_TOKEN. */
+  readonly kind: 'env' | 'keychain' | 'sandbox' | 'given';
   get(): Promise<string>;
   /** Re-read after a 401. Resolves to the new token when it changed, else undefined. */
   reload(): Promise<string | undefined>;
@@ -13,7 +14,7 @@ export interface TokenSource {
 
 export class StaticTokenSource implements TokenSource {
   constructor(
-    readonly kind: 'env' | 'sandbox',
+    readonly kind: 'env' | 'sandbox' | 'given',
     private readonly token: string,
   ) {}
   async get() {

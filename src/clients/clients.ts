@@ -51,7 +51,8 @@ export const CLIENTS: Record<ClientId, ClientSpec> = {
     stdioFields: { type: 'stdio' },
     jsonc: true,
     restart: 'Run "MCP: List Servers" in VS Code and start loopiq (or reload the window).',
-    configPath: (env, platform) => join(userConfig(env, platform), 'Code', 'User', 'mcp.json'),
+    // A portable VS Code keeps its profile beside it (VSCODE_PORTABLE).
+    configPath: (env, platform) => (env.VSCODE_PORTABLE ? join(env.VSCODE_PORTABLE, 'user-data', 'User', 'mcp.json') : join(userConfig(env, platform), 'Code', 'User', 'mcp.json')),
   },
   'claude-code': {
     id: 'claude-code',
@@ -60,7 +61,8 @@ export const CLIENTS: Record<ClientId, ClientSpec> = {
     stdioFields: { type: 'stdio' },
     jsonc: false,
     restart: 'Start a new Claude Code session (check with `/mcp`).',
-    configPath: (env) => join(home(env), '.claude.json'),
+    // CLAUDE_CONFIG_DIR moves the whole config, user-scope MCP servers included (anthropics/claude-code#48448).
+    configPath: (env) => join(env.CLAUDE_CONFIG_DIR || home(env), '.claude.json'),
   },
   windsurf: {
     id: 'windsurf',

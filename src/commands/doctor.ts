@@ -8,7 +8,10 @@ import { parseClientConfig } from '../clients/config-edit.js';
 import { createDispatcher, loadUndici } from '../api/client.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { dialogCommand, findExecutable } from '../gate/channels/dialog.js';
-import { orgSelection, selectedOrg } from '../server/org-scope.js';
+import { orgSelection } from '../server/org-scope.js';
+import { judgeOrg } from '../config/org-choice.js';
+import { inert } from '../util/inert.js';
+import { launchAsClient } from './doctor-launch.js';
 import { RecordingStdioTransport } from '../util/stdio-probe.js';
 import { VERSION } from '../version.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
@@ -25,10 +28,13 @@ const SECRET = /(lqp_[A-Za-z0-9_-]{8,}|Bearer\s+\S+|LOOPIQ_TOKEN)/;
 
 /** Checks everything a launch needs and says what to fix. Exit 1 on any failure. */
 export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: boolean }, io: Io = processIo()): Promise<number> {
-  const ctx = await commandContext(opts, io);
+  // A corrupt config file is one FAIL line; every other check still runs.
+  const ctx = await commandContext(opts, io, { tolerateConfigError: true });
   const env = io.env;
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
+  if (ctx.settings.configError) add({ name: 'config', status: 'fail', detail: ctx.settings.configError.message, fix: ctx.settings.configError.hint });
+  else add({ name: 'config', status: 'ok', detail: `${ctx.settings.config.path}; API ${ctx.settings.apiUrl} (${ctx.settings.apiUrlSource})` });
 
   // Node and the CLI
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
@@ -41,6 +47,7 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   add({ name: 'cli', status: script.includes('_npx') ? 'warn' : 'ok', detail: `loopiq-mcp ${VERSION} at ${script}`, ...(script.includes('_npx') ? { fix: 'Running from the npx cache: install with `npm i -g loopiq-mcp` so client configs point at a stable path.' } : {}) });
 
   // Client configs
+  let registered = 0;
   for (const id of CLIENT_IDS) {
     const spec = CLIENTS[id];
     const path = spec.configPath(env, process.platform);
@@ -57,14 +64,20 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
       add({ name: `client:${id}`, status: 'ok', detail: `${path}: valid, loopiq not registered`, fix: `To use it there: loopiq-mcp install --client ${id}` });
       continue;
     }
+    registered++;
     const problems: string[] = [];
-    if (!executable(entry.command)) problems.push(`command ${entry.command} does not exist or is not executable`);
+    if (!executable(entry.command)) problems.push(`command ${inert(String(entry.command))} does not exist or is not executable`);
+    if (process.platform === 'win32' && /\s/.test(entry.command)) problems.push(`command ${entry.command} contains a space, which Claude Desktop cannot start`);
     const scriptArg = entry.args?.[0];
-    if (!scriptArg || !existsSync(scriptArg)) problems.push(`script ${scriptArg ?? '(none)'} does not exist`);
+    if (!scriptArg || !existsSync(scriptArg)) problems.push(`script ${scriptArg === undefined ? '(none)' : inert(String(scriptArg))} does not exist`);
     const secret = SECRET.test(JSON.stringify(entry));
     if (problems.length) add({ name: `client:${id}`, status: 'fail', detail: `${path}: ${problems.join('; ')}`, fix: `Run \`loopiq-mcp install --client ${id}\` to re-register with this node and script.` });
-    else add({ name: `client:${id}`, status: 'ok', detail: `${path}: loopiq → ${entry.command} ${(entry.args ?? []).join(' ')}` });
+    else add({ name: `client:${id}`, status: 'ok', detail: `${path}: loopiq → ${inert(String(entry.command))} ${(entry.args ?? []).map((a) => inert(String(a))).join(' ')}` });
     if (secret) add({ name: `client:${id}:secrets`, status: 'warn', detail: `${path}: the loopiq entry contains what looks like a token`, fix: 'Remove it from the config (the token belongs in the keychain: `loopiq-mcp login`), then rotate it: `loopiq-mcp rotate`.' });
+    if (!problems.length) for (const c of await launchAsClient(id, entry, env)) add(c);
+  }
+  if (registered === 0) {
+    add({ name: 'clients', status: 'warn', detail: 'loopiq is not registered in any AI client yet', fix: `Register it: loopiq-mcp install --client <${CLIENT_IDS.join('|')}>` });
   }
 
   // Keychain
@@ -100,23 +113,20 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
       add({
         name: 'token',
         status: exp.days !== null && exp.days < 7 ? 'warn' : 'ok',
-        detail: `${me.user.email}; "${me.token.name}" ${exp.text}; scopes: ${me.token.scopes.join(', ') || 'none'}`,
+        detail: `${inert(me.user.email)}; "${inert(me.token.name)}" ${exp.text}; scopes: ${inert(me.token.scopes.join(', ')) || 'none'}`,
         ...(exp.days !== null && exp.days < 7 ? { fix: 'Run `loopiq-mcp rotate` soon.' } : {}),
       });
     } catch (err) {
       const e = toLoopIqError(err);
-      add({ name: 'token', status: 'fail', detail: e.message, fix: e.hint });
+      add({ name: 'token', status: 'fail', detail: inert(e.message), fix: e.hint });
     } finally {
       await client.close();
     }
   }
   if (me) {
-    const selection = await orgSelection(ctx.settings);
-    const sel = selection?.value;
-    const org = selectedOrg(me.organizations, selection);
-    if (!org) add({ name: 'organization', status: 'fail', detail: sel ? `"${sel}" is not one of your organizations` : `none selected (you belong to ${me.organizations.length})`, fix: 'Run `loopiq-mcp orgs` and `loopiq-mcp use-org <id|slug>`.' });
-    else if (!org.mcpEnabled) add({ name: 'organization', status: 'fail', detail: `${org.name}: MCP is disabled`, fix: 'An organization admin can enable MCP in LoopIQ settings, or pick another with `loopiq-mcp use-org`.' });
-    else add({ name: 'organization', status: 'ok', detail: `${org.name} (${org.slug}, ${org.id}), role ${org.role}` });
+    const verdict = judgeOrg(me.organizations, await orgSelection(ctx.settings).catch(() => undefined));
+    if (verdict.usable && verdict.org) add({ name: 'organization', status: 'ok', detail: `${inert(verdict.org.name)} (${inert(verdict.org.slug)}, ${inert(verdict.org.id)}), role ${inert(verdict.org.role)}` });
+    else add({ name: 'organization', status: 'fail', detail: verdict.problem ?? 'not usable', ...(verdict.fix ? { fix: verdict.fix } : {}) });
   }
 
   // Confirmation channels available here

@@ -1,11 +1,14 @@
 import { realpathSync } from 'node:fs';
 import { copyFile, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { LoopIqError } from '../api/errors.js';
 import { CLIENT_IDS, CLIENTS, ENTRY_NAME, type ClientId, type ClientSpec, type ServerEntry } from '../clients/clients.js';
 import { denySelfApproval, removeSelfApprovalDenial } from '../clients/claude-code-permissions.js';
 import { editJson, lineDiff, parseClientConfig } from '../clients/config-edit.js';
 import { writeFileAtomic } from '../config/files.js';
-import { normalizeApiUrl } from '../config/settings.js';
+import { resolveSettings, type Settings } from '../config/settings.js';
+import { windowsLaunchForm, windowsShortName } from '../clients/windows.js';
+import { inert } from '../util/inert.js';
 import { processIo, type Io } from './context.js';
 
 export interface InstallOptions {
@@ -31,20 +34,55 @@ export function cliScriptPath(): string {
   return realpathSync(script);
 }
 
-/** What the client will launch: absolute node + absolute script + `serve`; never a token. */
-export function serverEntry(spec: ClientSpec, opts: InstallOptions, env: NodeJS.ProcessEnv): ServerEntry {
-  const args = [cliScriptPath(), 'serve'];
-  if (opts.org) args.push('--org', opts.org);
-  if (opts.readOnly) args.push('--read-only');
-  if (opts.apiUrl) args.push('--api-url', normalizeApiUrl(opts.apiUrl));
-  const entry: ServerEntry = { ...spec.stdioFields, command: realpathSync(process.execPath), args };
-  // Clients start servers with a stripped environment; the keychain needs the session bus on Linux.
-  if (process.platform === 'linux' && env.DBUS_SESSION_BUS_ADDRESS) entry.env = { DBUS_SESSION_BUS_ADDRESS: env.DBUS_SESSION_BUS_ADDRESS };
-  return entry;
+/**
+ * Environment the registered server needs to see what this shell sees. Clients start servers with
+ * a stripped environment, so anything set here and not written into the entry is lost. Never a token.
+ */
+export const CARRIED_ENV = ['LOOPIQ_CONFIG_DIR', 'LOOPIQ_STATE_DIR', 'LOOPIQ_KEYCHAIN_SERVICE', 'LOOPIQ_CONFIRM', 'LOOPIQ_CONFIRM_TIMEOUT', 'NODE_EXTRA_CA_CERTS'] as const;
+
+export interface Platform {
+  platform: NodeJS.Platform;
+  execPath: string;
+  script: string;
+  shortName: (path: string) => string | undefined;
+}
+
+const thisPlatform = (): Platform => ({ platform: process.platform, execPath: realpathSync(process.execPath), script: cliScriptPath(), shortName: windowsShortName });
+
+/**
+ * What the client will launch: absolute node + absolute script + `serve`, with the settings in
+ * effect here (flag > env; the config file is read by the server itself); never a token.
+ */
+export function serverEntry(spec: ClientSpec, settings: Settings, env: NodeJS.ProcessEnv, p: Platform = thisPlatform()): { entry: ServerEntry; warning?: string } {
+  const args = [p.script, 'serve'];
+  if (settings.apiUrlSource === 'flag' || settings.apiUrlSource === 'env') args.push('--api-url', settings.apiUrl);
+  if (settings.pinnedOrg) args.push('--org', settings.pinnedOrg.value);
+  if (settings.readOnly) args.push('--read-only');
+  const launch = p.platform === 'win32' ? windowsLaunchForm(p.execPath, args, p.shortName) : { command: p.execPath, args };
+  const entry: ServerEntry = { ...spec.stdioFields, command: launch.command, args: launch.args };
+  const carried: Record<string, string> = {};
+  // The keychain needs the session bus on Linux (doctor checks that this address still works).
+  if (p.platform === 'linux' && env.DBUS_SESSION_BUS_ADDRESS) carried.DBUS_SESSION_BUS_ADDRESS = env.DBUS_SESSION_BUS_ADDRESS;
+  for (const name of CARRIED_ENV) if (env[name]) carried[name] = env[name];
+  if (Object.keys(carried).length) entry.env = carried;
+  return { entry, ...('warning' in launch && launch.warning ? { warning: launch.warning } : {}) };
+}
+
+/** One line per setting the entry carries, and where it came from. */
+function describeEntry(settings: Settings): string {
+  const from = (s: string) => (s === 'flag' ? 'from the flag' : s === 'env' ? 'from your environment' : s === 'config' ? 'from the config file' : 'default');
+  return [
+    `  API:          ${inert(settings.apiUrl)} (${from(settings.apiUrlSource)})`,
+    `  organization: ${settings.pinnedOrg ? `${inert(settings.pinnedOrg.value)} (${from(settings.pinnedOrg.source)})` : 'the one chosen with `loopiq-mcp use-org`'}`,
+    `  read-only:    ${settings.readOnly ? `yes (${from(settings.readOnlySource)})` : 'no'}`,
+  ].join('\n');
 }
 
 async function readConfig(path: string, spec: ClientSpec) {
   let text: string | undefined;
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new LoopIqError('config_invalid', `${path} is a directory, not a config file.`, `Give the file itself, e.g. --config-path ${join(path, basename(spec.configPath({}, process.platform)))}, or leave --config-path out to use ${spec.name}'s own file.`);
+  }
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
@@ -75,9 +113,11 @@ async function save(path: string, before: string | undefined, after: string) {
 
 export async function install(opts: InstallOptions, io: Io = processIo()): Promise<number> {
   const spec = clientSpec(opts.client);
+  const settings = await resolveSettings(opts, io.env, { tolerateConfigError: true });
   const path = targetPath(spec, opts, io.env);
   const { text, data } = await readConfig(path, spec);
-  const entry = serverEntry(spec, opts, io.env);
+  const { entry, warning } = serverEntry(spec, settings, io.env);
+  if (warning) io.stderr.write(`warning: ${warning}\n`);
   const servers = (data[spec.key] ?? {}) as Record<string, unknown>;
   if (typeof servers !== 'object' || Array.isArray(servers)) {
     throw new LoopIqError('config_invalid', `${path}: "${spec.key}" is not an object.`, 'Fix the file by hand (nothing was written).');
@@ -90,6 +130,7 @@ export async function install(opts: InstallOptions, io: Io = processIo()): Promi
     return 0;
   }
   io.stdout.write(`${opts.dryRun ? 'Would change' : 'Changed'} ${path}:\n${lineDiff(before, after)}\n`);
+  io.stdout.write(`The registered server will use:\n${describeEntry(settings)}\n`);
   if (process.argv[1]?.includes('_npx')) {
     io.stderr.write('warning: you are running loopiq-mcp through npx; its cache may be cleaned. Install it with `npm i -g loopiq-mcp` and run install again.\n');
   }
@@ -97,6 +138,7 @@ export async function install(opts: InstallOptions, io: Io = processIo()): Promi
   if (opts.dryRun) return 0;
   await save(path, text, after);
   io.stdout.write(`${text !== undefined ? `Backup: ${path}.loopiq-backup\n` : ''}${spec.restart}\n`);
+  io.stdout.write('Then `loopiq-mcp doctor` starts the entry as the client will and says whether it has a token and an organization.\n');
   return 0;
 }
 

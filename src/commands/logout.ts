@@ -1,6 +1,7 @@
 import { api } from '../api/contract.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { GlobalFlags } from '../config/settings.js';
+import { inert } from '../util/inert.js';
 import { commandContext, processIo, type Io } from './context.js';
 
 /** Revoke server-side (best effort, reported), then delete from the keychain. */
@@ -19,7 +20,7 @@ export async function logout(opts: GlobalFlags, io: Io = processIo()): Promise<n
     await client.call(api.revokeToken(me.token.id));
     revoked = true;
   } catch (err) {
-    io.stderr.write(`warning: could not revoke the token on the server: ${toLoopIqError(err).message}\nRevoke it in LoopIQ → Settings → API tokens if it may be compromised.\n`);
+    ctx.warn(`warning: could not revoke the token on the server: ${inert(toLoopIqError(err).message)}\nRevoke it in LoopIQ → Settings → API tokens if it may be compromised.`);
   } finally {
     await client.close();
   }

@@ -1,6 +1,7 @@
 import { api } from '../api/contract.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import { notLoggedIn } from '../auth/token-source.js';
+import { inert } from '../util/inert.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { commandContext, formatExpiry, processIo, refuseWithEnvToken, type Io } from './context.js';
 
@@ -16,7 +17,20 @@ export async function rotate(opts: GlobalFlags & { json?: boolean }, io: Io = pr
   if (!oldToken) throw notLoggedIn(`No token in the OS keychain for ${ctx.settings.apiOrigin} to rotate.`);
 
   const oldClient = ctx.apiWith(oldToken);
-  const minted = await oldClient.call(api.rotateToken()).finally(() => oldClient.close());
+  const minted = await oldClient
+    .call(api.rotateToken())
+    .catch((err: unknown) => {
+      if (err instanceof LoopIqError && (err.code === 'unauthenticated' || err.code === 'token_expired')) {
+        throw new LoopIqError(
+          err.code,
+          `The token in the OS keychain for ${ctx.settings.apiOrigin} was not accepted (${err.code === 'token_expired' ? 'it has expired' : 'unknown or revoked'}), so it cannot be rotated; nothing was changed.`,
+          'Log in again with a new token: `loopiq-mcp login`.',
+          err.extra,
+        );
+      }
+      throw err;
+    })
+    .finally(() => oldClient.close());
   const newClient = ctx.apiWith(minted.token);
   try {
     const me = await newClient.call(api.me()).catch((err: unknown) => {
@@ -39,7 +53,7 @@ export async function rotate(opts: GlobalFlags & { json?: boolean }, io: Io = pr
     let revokedOld = true;
     await newClient.call(api.revokeToken(minted.previous.id)).catch((err) => {
       revokedOld = false;
-      io.stderr.write(`warning: the old token could not be revoked (${toLoopIqError(err).message}); it stops working at ${minted.previous.expiresAt ?? 'its expiry'}.\n`);
+      ctx.warn(`warning: the old token could not be revoked (${inert(toLoopIqError(err).message)}); it stops working at ${minted.previous.expiresAt ?? 'its expiry'}.`);
     });
     if (opts.json) ctx.json({ tokenId: minted.id, expiresAt: minted.expiresAt, previousRevoked: revokedOld });
     else ctx.print(`Rotated: new token ${formatExpiry(minted.expiresAt).text}, stored in the keychain; old token ${revokedOld ? 'revoked' : 'NOT revoked'}.`);

@@ -51,13 +51,13 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   let closeSandbox: (() => Promise<void>) | undefined;
   if (opts.sandbox) {
     const { startSandbox } = await import('../sandbox/fake-loopiq.js');
-    const { SANDBOX_TOKENS, SANDBOX_DEFAULT_ORG } = await import('../sandbox/seed.js');
+    const { SANDBOX_TOKENS, SANDBOX_DEFAULT_ORG, SANDBOX_ORIGIN } = await import('../sandbox/seed.js');
     const sandbox = await startSandbox();
     closeSandbox = sandbox.close;
     settings = {
       ...settings,
       apiUrl: sandbox.url,
-      apiOrigin: sandbox.url,
+      apiOrigin: SANDBOX_ORIGIN,
       pinnedOrg: settings.pinnedOrg ?? { value: SANDBOX_DEFAULT_ORG, source: 'flag' },
     };
     tokens = new StaticTokenSource('sandbox', SANDBOX_TOKENS.alex);

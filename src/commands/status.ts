@@ -1,16 +1,19 @@
 import { api, type Me } from '../api/contract.js';
 import { toLoopIqError } from '../api/errors.js';
+import { judgeOrg } from '../config/org-choice.js';
 import type { GlobalFlags } from '../config/settings.js';
-import { orgSelection, selectedOrg } from '../server/org-scope.js';
+import { orgSelection } from '../server/org-scope.js';
+import { inert } from '../util/inert.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
 
 export interface StatusReport {
   ok: boolean;
   apiUrl: string;
+  apiUrlSource: string;
   readOnly: boolean;
-  token: { source: 'env' | 'keychain'; valid: boolean; expiresAt?: string | null; problem?: string; warning?: string };
+  token: { source: 'env' | 'keychain'; present: boolean; valid: boolean; expiresAt?: string | null; problem?: string; warning?: string };
   user?: Me['user'];
-  organization: { selected?: { id: string; slug: string; name: string }; source?: string; valid: boolean; problem?: string };
+  organization: { selected?: { id: string; slug: string; name: string }; source?: string; valid: boolean; problem?: string; fix?: string };
 }
 
 /** Who, which org, where the token comes from, expiry; exit 1 when anything would break a launch. */
@@ -20,8 +23,9 @@ export async function status(opts: GlobalFlags & { json?: boolean }, io: Io = pr
   const report: StatusReport = {
     ok: false,
     apiUrl: ctx.settings.apiUrl,
+    apiUrlSource: ctx.settings.apiUrlSource,
     readOnly: ctx.settings.readOnly,
-    token: { source: io.env.LOOPIQ_TOKEN ? 'env' : 'keychain', valid: false },
+    token: { source: io.env.LOOPIQ_TOKEN ? 'env' : 'keychain', present: true, valid: false },
     organization: { valid: false },
   };
   if (report.token.source === 'env') report.token.warning = 'LOOPIQ_TOKEN is set and overrides the keychain.';
@@ -35,17 +39,18 @@ export async function status(opts: GlobalFlags & { json?: boolean }, io: Io = pr
       const { days } = formatExpiry(me.token.expiresAt);
       if (days !== null && days < 7) report.token.warning = [report.token.warning, `The token expires in ${days} day(s): run \`loopiq-mcp rotate\`.`].filter(Boolean).join(' ');
     } catch (err) {
-      report.token.problem = toLoopIqError(err).describe();
+      const e = toLoopIqError(err);
+      if (e.code === 'not_logged_in') report.token.present = false;
+      report.token.problem = e.describe();
     }
     const selection = await orgSelection(ctx.settings);
     if (selection) report.organization.source = selection.source;
     if (me) {
-      const org = selectedOrg(me.organizations, selection);
-      if (org) report.organization.selected = { id: org.id, slug: org.slug, name: org.name };
-      if (!org && selection) report.organization.problem = `"${selection.value}" is not one of your organizations: run \`loopiq-mcp use-org <id|slug>\`.`;
-      else if (!org) report.organization.problem = `No organization selected and you belong to ${me.organizations.length}: run \`loopiq-mcp use-org <id|slug>\`.`;
-      else if (!org.mcpEnabled) report.organization.problem = `MCP is disabled for ${org.name}.`;
-      else report.organization.valid = true;
+      const verdict = judgeOrg(me.organizations, selection);
+      if (verdict.org) report.organization.selected = { id: verdict.org.id, slug: verdict.org.slug, name: verdict.org.name };
+      report.organization.valid = verdict.usable;
+      if (verdict.problem) report.organization.problem = verdict.problem;
+      if (verdict.fix) report.organization.fix = verdict.fix;
     } else if (selection) {
       report.organization.problem = 'Cannot check the organization without a valid token.';
     }
@@ -57,14 +62,16 @@ export async function status(opts: GlobalFlags & { json?: boolean }, io: Io = pr
   if (opts.json) ctx.json(report);
   else {
     const t = report.token;
-    ctx.print(`API:          ${report.apiUrl}${report.readOnly ? ' (read-only)' : ''}`);
-    ctx.print(`User:         ${report.user ? `${report.user.name} <${report.user.email}>` : '-'}`);
-    ctx.print(`Token:        from ${t.source}; ${t.valid ? formatExpiry(t.expiresAt ?? null).text : 'NOT VALID'}`);
-    if (t.problem) ctx.print(`              ${t.problem.replace(/\n/g, '\n              ')}`);
+    const indent = (s: string) => s.split('\n').map(inert).join('\n              ');
+    ctx.print(`API:          ${inert(report.apiUrl)}${report.apiUrlSource === 'env' ? ' (from LOOPIQ_API_URL)' : report.apiUrlSource === 'flag' ? ' (from --api-url)' : ''}${report.readOnly ? ' (read-only)' : ''}`);
+    ctx.print(`User:         ${report.user ? `${inert(report.user.name)} <${inert(report.user.email)}>` : '-'}`);
+    ctx.print(`Token:        ${!t.present ? 'none (not logged in)' : `from ${t.source}; ${t.valid ? formatExpiry(t.expiresAt ?? null).text : 'NOT VALID'}`}`);
+    if (t.problem) ctx.print(`              ${indent(t.problem)}`);
     if (t.warning) ctx.print(`              warning: ${t.warning}`);
     const o = report.organization;
-    ctx.print(`Organization: ${o.selected ? `${o.selected.name} (${o.selected.slug}, ${o.selected.id})` : '-'}${o.source && o.source !== 'config' ? ` via ${o.source === 'env' ? 'LOOPIQ_ORG' : '--org'}` : ''}`);
+    ctx.print(`Organization: ${o.selected ? `${inert(o.selected.name)} (${inert(o.selected.slug)}, ${inert(o.selected.id)})` : '-'}${o.source && o.source !== 'config' ? ` via ${o.source === 'env' ? 'LOOPIQ_ORG' : '--org'}` : ''}`);
     if (o.problem) ctx.print(`              ${o.problem}`);
+    if (o.fix) ctx.print(`              fix: ${o.fix}`);
     ctx.print(report.ok ? 'Status:       ready' : 'Status:       NOT READY');
   }
   return report.ok ? 0 : 1;

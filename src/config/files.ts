@@ -29,10 +29,23 @@ export async function readJsonFile<T>(path: string, parse: (raw: unknown) => T):
   try {
     return parse(JSON.parse(text));
   } catch (err) {
-    throw new LoopIqError(
-      'config_invalid',
-      `${path} is not valid: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}.`,
-      `Fix or delete ${path} (it was left untouched).`,
-    );
+    throw new LoopIqError('config_invalid', `${path} is not valid: ${describeParseError(err)}.`, `Fix or delete ${path} (it was left untouched).`);
   }
+}
+
+/** A JSON syntax error or schema issues in words ("unknown key \"orgz\""), never a dumped array. */
+export function describeParseError(err: unknown): string {
+  const issues = (err as { issues?: { code?: string; path?: PropertyKey[]; message?: string; keys?: string[] }[] }).issues;
+  if (Array.isArray(issues) && issues.length) {
+    return issues
+      .slice(0, 3)
+      .map((i) => {
+        const where = i.path?.length ? i.path.map(String).join('.') : '';
+        const what = i.code === 'unrecognized_keys' && i.keys ? `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}` : (i.message ?? 'invalid');
+        return where ? `${where}: ${what}` : what;
+      })
+      .join('; ')
+      .replace(/\.$/, '');
+  }
+  return (err instanceof Error ? err.message.split('\n')[0]! : String(err)).replace(/\.$/, '');
 }

@@ -338,9 +338,12 @@ export class FakeLoopIq {
   private authenticate(header: string | undefined): TokenRecord {
     const token = /^Bearer (.+)$/.exec(header ?? '')?.[1];
     const rec = token ? this.tokens.get(token) : undefined;
-    if (!rec || rec.revoked) throw new HttpProblem(401, 'unauthenticated', 'The token is not valid.');
+    const demo = token !== undefined && (Object.values(SANDBOX_TOKENS) as string[]).includes(token);
+    // A demo token revoked by `logout` or `rotate` says how to get it back.
+    const restore = demo ? ' This sandbox demo token was revoked by logout or rotate; restart the sandbox to restore the demo tokens' : '';
+    if (!rec || rec.revoked) throw new HttpProblem(401, 'unauthenticated', `The token is not valid.${restore}`);
     const now = Date.now();
-    if (rec.graceUntil !== undefined && now > rec.graceUntil) throw new HttpProblem(401, 'unauthenticated', 'The token was rotated and its grace period ended.');
+    if (rec.graceUntil !== undefined && now > rec.graceUntil) throw new HttpProblem(401, 'unauthenticated', `The token was rotated and its grace period ended.${restore}`);
     if (rec.expiresAt && Date.parse(rec.expiresAt) <= now) throw new HttpProblem(401, 'token_expired', 'The token has expired.');
     return rec;
   }
@@ -394,7 +397,8 @@ export class FakeLoopIq {
 
   private search(org: SandboxOrg, q: URLSearchParams) {
     const text = (q.get('q') ?? '').toLowerCase();
-    if (!text) throw new HttpProblem(422, 'validation_failed', 'q is required.', [{ path: 'q', message: 'required' }]);
+    const words = searchWords(text);
+    if (!words.length) throw new HttpProblem(422, 'validation_failed', 'q is required.', [{ path: 'q', message: 'required' }]);
     const types = q.get('types')?.split(',') ?? [...SEARCH_TYPES];
     for (const t of types) if (!(SEARCH_TYPES as readonly string[]).includes(t)) throw new HttpProblem(422, 'validation_failed', `Unknown type ${t}.`, [{ path: 'types', message: `unknown type ${t}` }]);
     const sources: [string, Rec[]][] = [
@@ -411,8 +415,10 @@ export class FakeLoopIq {
       for (const x of recs) {
         if (x.organizationId !== org.id) continue;
         const title = String(x.title ?? x.name ?? x.id);
-        const hay = `${title} ${x.description ?? ''} ${x.summary ?? ''}`.toLowerCase();
-        if (!hay.includes(text)) continue;
+        // Every word of the query, anywhere in the record (its controls, blockers, findings too):
+        // "access review" finds "Remediate failed access-review control".
+        const hay = ` ${searchWords(allText(x)).join(' ')} `;
+        if (!words.every((w) => hay.includes(` ${w}`))) continue;
         hits.push({ type, id: x.id, title, snippet: String(x.description ?? x.summary ?? title).slice(0, 160), organizationId: org.id, updatedAt: String(x.updatedAt ?? x.startedAt ?? '2026-10-01T00:00:00.000Z'), url: String(x.url ?? `${this.baseUrl}/${org.slug}/${type}/${x.id}`) });
       }
     }
@@ -535,6 +541,18 @@ function parseBody<T extends z.ZodType>(schema: T, text: string): z.infer<T> {
 
 function diff(before: Rec, changes: Rec) {
   return Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, { from: before[k] ?? null, to: v }]));
+}
+
+/** Lower-case words (letters and digits), so punctuation and hyphens never decide a match. */
+export function searchWords(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+}
+
+function allText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(allText).join(' ');
+  if (value && typeof value === 'object') return Object.values(value).map(allText).join(' ');
+  return '';
 }
 
 export interface RunningSandbox {

@@ -23,6 +23,12 @@ export const SANDBOX_TOKENS = {
 
 export const SANDBOX_DEFAULT_ORG = 'org_acme';
 
+/**
+ * What `serve --sandbox` uses as its API origin for approvals and the org selection: fixed, while
+ * the fake's HTTP port is random, so an approval survives a restart and works from a second client.
+ */
+export const SANDBOX_ORIGIN = 'sandbox://demo';
+
 export const USERS: SandboxUser[] = [
   { id: 'usr_alex', email: 'alex@example.com', name: 'Alex Rivera' },
   { id: 'usr_sam', email: 'sam@example.com', name: 'Sam Okafor' },

@@ -7,24 +7,38 @@ export async function readAll(stdin: Io['stdin']): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A line typed on a TTY without echo (tokens). */
+/** The user pressed Ctrl-C (or Ctrl-D on an empty line) at a prompt. */
+export class Cancelled extends Error {
+  override readonly name = 'Cancelled';
+  constructor() {
+    super('cancelled at the prompt');
+  }
+}
+
+/**
+ * A line typed on a TTY without echo (tokens). Echo is turned off BEFORE the prompt is shown:
+ * whatever is typed or pasted the moment the prompt appears must never reach the screen.
+ */
 export function promptHidden(io: Io, question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { stdin } = io;
-    io.stderr.write(question);
     stdin.setRawMode?.(true);
     stdin.resume();
+    io.stderr.write(question);
     let value = '';
     const onData = (chunk: Buffer | string) => {
       for (const ch of chunk.toString()) {
+        if (ch === '\u0004' && value === '') return done(new Cancelled());
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new Error('cancelled'));
+        if (ch === '\u0003') return done(new Cancelled());
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;
       }
     };
+    const onEnd = () => done(new Cancelled());
     const done = (err?: Error) => {
       stdin.removeListener('data', onData);
+      stdin.removeListener('end', onEnd);
       stdin.setRawMode?.(false);
       stdin.pause();
       io.stderr.write('\n');
@@ -32,6 +46,7 @@ export function promptHidden(io: Io, question: string): Promise<string> {
       else resolve(value);
     };
     stdin.on('data', onData);
+    stdin.once('end', onEnd);
   });
 }
 
