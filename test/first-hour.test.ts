@@ -20,6 +20,7 @@ import { status } from '../src/commands/status.js';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_ORIGIN, SANDBOX_TOKENS } from '../src/sandbox/seed.js';
 import { Cancelled, promptHidden } from '../src/util/prompt.js';
+import { inHumanTerminal } from './support/human-terminal.js';
 import { baseEnv, CLI, cliUser, connectCli, runCli, tempHome } from './support/cli.js';
 import { connectInProcess } from './support/in-process.js';
 import { MemoryKeychains, memoryIo } from './support/io.js';
@@ -265,14 +266,9 @@ describe('the sandbox behaves like a service', () => {
     const pending = readFileSync(join(home.env.LOOPIQ_STATE_DIR, 'approvals', `${sc.approvalId}.json`), 'utf8');
     expect(JSON.parse(pending).apiOrigin).toBe(SANDBOX_ORIGIN);
 
-    let answered = false;
-    const pty = await inPty(`${process.execPath} ${CLI} approve ${sc.approvalId}`, env, (out, write) => {
-      if (!answered && /\[y\/N\]/.test(out)) {
-        answered = true;
-        write('y\r');
-      }
-    });
-    expect(pty.code, pty.output).toBe(0);
+    // The user approves in their own terminal (outside this client's process tree).
+    const pty = await inHumanTerminal([process.execPath, CLI, 'approve', sc.approvalId], env, 'y');
+    expect(pty.code, pty.text).toBe(0);
 
     const second = await connectCli(['serve', '--sandbox'], env);
     const done = await second.client.callTool({ name: 'loopiq_execute_approved_action', arguments: { approvalId: sc.approvalId } });

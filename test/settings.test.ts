@@ -29,7 +29,9 @@ describe('one settings module: every setting validated, the source named in the 
     expect(await refused({ ...home() }, { confirm: 'dialog,sms,fax' })).toBe('--confirm dialog,sms,fax: unknown channels sms, fax.');
     expect(await refused({ ...home(), LOOPIQ_CONFIRM: ' , ' })).toMatch(/^LOOPIQ_CONFIRM= , : no channel given/);
     const ok = await resolveSettings({}, { ...home(), LOOPIQ_CONFIRM: 'terminal,dialog', LOOPIQ_CONFIRM_TIMEOUT: '42' });
-    expect(ok.confirm).toEqual({ channels: ['terminal', 'dialog'], channelsSource: 'env', timeoutMs: 42_000 });
+    expect(ok.confirm).toEqual({ channels: ['terminal', 'dialog'], channelsSource: 'env', timeoutMs: 42_000, waitMs: 45_000, writeTimeoutMs: 60_000 });
+    expect(await refused({ ...home(), LOOPIQ_CONFIRM_WAIT: 'soon' })).toMatch(/^LOOPIQ_CONFIRM_WAIT=soon: not a number of seconds/);
+    expect(await refused({ ...home(), LOOPIQ_WRITE_TIMEOUT: '9999' })).toMatch(/^LOOPIQ_WRITE_TIMEOUT=9999: not a number of seconds/);
     // The flag wins over the environment.
     expect((await resolveSettings({ confirm: 'elicitation' }, { ...home(), LOOPIQ_CONFIRM: 'terminal' })).confirm.channels).toEqual(['elicitation']);
   });

@@ -25,9 +25,15 @@ export async function audit(opts: { json?: boolean; verify?: boolean; reset?: bo
     return r.ok ? 0 : 1;
   }
   const lines = await log.read();
+  const intact = await log.verify();
+  const broken = () => {
+    if (intact.ok) return 0;
+    io.stderr.write(`error: ${log.path} is BROKEN at line ${intact.line}: ${intact.reason}.\nRun \`loopiq-mcp audit --verify\`; writes are refused until it is fixed.\n`);
+    return 1;
+  };
   if (opts.json) {
     io.stdout.write(`${JSON.stringify(lines, null, 2)}\n`);
-    return 0;
+    return broken();
   }
   if (lines.length === 0) io.stdout.write(`No writes recorded yet (${log.path}).\n`);
   for (const l of lines) {
@@ -38,7 +44,7 @@ export async function audit(opts: { json?: boolean; verify?: boolean; reset?: bo
       `${inert(l.time)}  ${where}${inert(l.org)}  ${inert(l.tool)}  ${inert(l.outcome)}${l.channel ? ` via ${inert(l.channel)}` : ''}${l.httpStatus ? ` (${inert(String(l.httpStatus))})` : ''}${ids}${detail}\n`,
     );
   }
-  return 0;
+  return broken();
 }
 
 async function reset(log: ReturnType<typeof gateStores>['audit'], io: Io): Promise<number> {

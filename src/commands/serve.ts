@@ -1,8 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ApiClient } from '../api/client.js';
-import { LoopIqError } from '../api/errors.js';
 import { closeDialogs } from '../gate/channels/dialog.js';
-import { parseChannels, WriteGate } from '../gate/gate.js';
+import { WriteGate } from '../gate/gate.js';
 import { requester } from '../gate/process-tree.js';
 import { gateStores } from '../gate/stores.js';
 import { resolveSettings, type GlobalFlags } from '../config/settings.js';
@@ -21,32 +20,12 @@ export interface ServeOptions extends GlobalFlags, ToolFilter {
   confirm?: string;
 }
 
-function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback * 1000;
-  const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0 || s > max) {
-    throw new LoopIqError('config_invalid', `${name}=${raw} is not a number of seconds (up to ${max}).`, `Set it to e.g. ${fallback}, or unset it.`);
-  }
-  return s * 1000;
-}
-
-/** How long a dialog stays open for a human. */
-const confirmTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_TIMEOUT', 300, 3600);
-/** How long one tool call waits for an answer: below Claude Desktop's ~60 s tool-call limit. */
-const confirmWaitMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_WAIT', 45, 3600);
-/** One write attempt, body included. */
-const writeTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_WRITE_TIMEOUT', 60, 600);
-
 /** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
 export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   routeConsoleToStderr();
   let settings = await resolveSettings(opts, env);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
-  const channels = parseChannels(opts.confirm ?? env.LOOPIQ_CONFIRM);
-  const timeoutMs = confirmTimeoutMs(env);
-  const waitMs = confirmWaitMs(env);
-  const attemptMs = writeTimeoutMs(env);
+  const { channels, timeoutMs, waitMs, writeTimeoutMs: attemptMs } = settings.confirm;
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
   if (opts.sandbox) {

@@ -40,7 +40,12 @@ export interface Settings {
   pinnedOrg?: { value: string; source: 'flag' | 'env' };
   readOnly: boolean;
   readOnlySource: Source;
-  confirm: { channels: ChannelName[]; channelsSource: Source; timeoutMs: number };
+  /**
+   * channels: in order; timeoutMs: how long a dialog stays open; waitMs: how long one tool call
+   * waits before `approval_pending` (below clients' ~60 s limit); writeTimeoutMs: one write attempt,
+   * body included.
+   */
+  confirm: { channels: ChannelName[]; channelsSource: Source; timeoutMs: number; waitMs: number; writeTimeoutMs: number };
   logLevel: LogLevel;
   configDir: string;
   stateDir: string;
@@ -69,6 +74,8 @@ export async function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv
         ? { channels: parseChannelList(`LOOPIQ_CONFIRM=${env.LOOPIQ_CONFIRM}`, env.LOOPIQ_CONFIRM), channelsSource: 'env' as const }
         : { channels: [...CHANNELS], channelsSource: 'default' as const }),
     timeoutMs: parseConfirmTimeout(env.LOOPIQ_CONFIRM_TIMEOUT),
+    waitMs: parseSeconds('LOOPIQ_CONFIRM_WAIT', env.LOOPIQ_CONFIRM_WAIT, 45, 3600),
+    writeTimeoutMs: parseSeconds('LOOPIQ_WRITE_TIMEOUT', env.LOOPIQ_WRITE_TIMEOUT, 60, 600),
   };
   const flagUrl = flags.apiUrl !== undefined ? normalizeApiUrl(flags.apiUrl, '--api-url') : undefined;
   const envUrl = env.LOOPIQ_API_URL ? normalizeApiUrl(env.LOOPIQ_API_URL, 'LOOPIQ_API_URL') : undefined;
@@ -141,6 +148,16 @@ export function parseChannelList(what: string, value: string): ChannelName[] {
     );
   }
   return names as ChannelName[];
+}
+
+/** A duration in seconds (fractions allowed), as milliseconds. */
+export function parseSeconds(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback * 1000;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0 || s > max) {
+    throw new LoopIqError('config_invalid', `${name}=${raw}: not a number of seconds between 0 and ${max}.`, `Set it to e.g. ${fallback}, or unset it.`);
+  }
+  return s * 1000;
 }
 
 export function parseConfirmTimeout(raw: string | undefined): number {

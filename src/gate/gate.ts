@@ -19,16 +19,6 @@ import { digestOf, exactRequest, type ExactRequest } from './request.js';
 
 export { CHANNELS, type ChannelName };
 
-export function parseChannels(value: string | undefined, source = '--confirm'): ChannelName[] {
-  if (value === undefined) return [...CHANNELS];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = names.filter((n) => !(CHANNELS as readonly string[]).includes(n));
-  if (bad.length || names.length === 0) {
-    throw new LoopIqError('config_invalid', `${source}: unknown channel(s): ${bad.join(', ') || '(none given)'}.`, `Use a comma-separated list of: ${CHANNELS.join(', ')}.`);
-  }
-  return names as ChannelName[];
-}
-
 /** One write as the model proposed it; the gate turns it into the exact request a human approves. */
 export interface WriteProposal {
   endpoint: Endpoint<ZodType>;
