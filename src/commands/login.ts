@@ -51,7 +51,7 @@ async function readToken(opts: LoginOptions, io: Io): Promise<string> {
 }
 
 /** Saves --api-url and the org choice; auto-selects only when there is exactly one org. */
-async function rememberLogin(ctx: CommandContext, me: Me, saveApiUrl: boolean) {
+export async function rememberLogin(ctx: CommandContext, me: Me, saveApiUrl: boolean) {
   const origin = ctx.settings.apiOrigin;
   let org: { id: string; slug: string; name: string } | undefined;
   let message: string;

@@ -3,12 +3,13 @@ import { toLoopIqError } from '../api/errors.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { orgSelection, selectedOrg } from '../server/org-scope.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
+import type { OAuthStatus } from './login-oauth.js';
 
 export interface StatusReport {
   ok: boolean;
   apiUrl: string;
   readOnly: boolean;
-  token: { source: 'env' | 'keychain'; valid: boolean; expiresAt?: string | null; problem?: string; warning?: string };
+  token: { source: 'env' | 'keychain'; valid: boolean; expiresAt?: string | null; problem?: string; warning?: string; kind?: 'oauth'; oauth?: OAuthStatus['oauth'] };
   user?: Me['user'];
   organization: { selected?: { id: string; slug: string; name: string }; source?: string; valid: boolean; problem?: string };
 }
@@ -54,12 +55,16 @@ export async function status(opts: GlobalFlags & { json?: boolean }, io: Io = pr
     await client.close();
   }
 
+  // An OAuth login: its kind, and the access token's expiry (read after the call, which may have refreshed it).
+  const oauth = report.token.source === 'keychain' ? await (await import('./login-oauth.js')).oauthStatus(ctx) : undefined;
+  if (oauth) Object.assign(report.token, oauth, report.token.warning?.includes('rotate') ? { warning: undefined } : {});
   if (opts.json) ctx.json(report);
   else {
     const t = report.token;
     ctx.print(`API:          ${report.apiUrl}${report.readOnly ? ' (read-only)' : ''}`);
     ctx.print(`User:         ${report.user ? `${report.user.name} <${report.user.email}>` : '-'}`);
-    ctx.print(`Token:        from ${t.source}; ${t.valid ? formatExpiry(t.expiresAt ?? null).text : 'NOT VALID'}`);
+    if (oauth) ctx.print(`Token:        ${(await import('./login-oauth.js')).describeOAuthToken(oauth, t.valid)}`);
+    else ctx.print(`Token:        from ${t.source}; ${t.valid ? formatExpiry(t.expiresAt ?? null).text : 'NOT VALID'}`);
     if (t.problem) ctx.print(`              ${t.problem.replace(/\n/g, '\n              ')}`);
     if (t.warning) ctx.print(`              warning: ${t.warning}`);
     const o = report.organization;
