@@ -1,7 +1,15 @@
+/**
+ * OAuth login against a real authorization server (oidc-provider on 127.0.0.1: DCR, PKCE,
+ * device flow, resource indicators, rotating refresh tokens, revocation), with the sandbox API as
+ * the resource server validating its tokens. The test is the browser: it follows the URL the CLI
+ * prints through the provider's login and consent pages with plain HTTP and cookies.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOAuthSandbox, type RunningOAuthSandbox } from '../src/sandbox/oauth-server.js';
-import { authorizeInBrowser, CliProcess, TestBrowser } from './oauth-support.js';
+import { authorizeInBrowser, CliProcess, isLoopbackCallback, readAllFiles, TestBrowser, type Page } from './oauth-support.js';
 import { cliUser } from './support/cli.js';
 
 let sb: RunningOAuthSandbox;
@@ -10,23 +18,192 @@ beforeAll(async () => {
 });
 afterAll(() => sb?.close());
 
-const keychainValue = (u: ReturnType<typeof cliUser>) => new AsyncEntry(u.env.LOOPIQ_KEYCHAIN_SERVICE!, sb.api.url, { linux: { store: 'secret-service' } }).getPassword();
+type User = ReturnType<typeof cliUser>;
+const entry = (u: User) => new AsyncEntry(u.env.LOOPIQ_KEYCHAIN_SERVICE!, sb.api.url, { linux: { store: 'secret-service' } });
+const AUTH_URL = /^(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)$/m;
 
-describe('login --web', () => {
-  it('--no-browser: the printed URL, the provider login + consent, the code at the loopback, the keychain, status', async () => {
+async function webLogin(u: User, args: string[] = []) {
+  const cli = new CliProcess(['login', '--web', '--no-browser', ...args], u.env);
+  const [, authUrl] = await cli.waitFor(AUTH_URL);
+  const browser = new TestBrowser();
+  const callback = await authorizeInBrowser(browser, authUrl!);
+  const landing = await browser.go(callback.href);
+  const code = await cli.exited;
+  u.outputs.push(cli.stdout, cli.stderr);
+  return { cli, code, landing, callback, authUrl: authUrl! };
+}
+
+/** Walk the device pages: enter the code, confirm (or abort), log in, consent. */
+async function approveDevice(verificationUri: string, userCode: string, opts: { abort?: boolean } = {}): Promise<Page> {
+  const browser = new TestBrowser();
+  let page = await browser.go(verificationUri);
+  for (let step = 0; step < 6; step++) {
+    if (page.html.includes('op.deviceInputForm')) page = await browser.submit(page, { user_code: userCode }, undefined, 'op.deviceInputForm');
+    else if (page.html.includes('op.deviceConfirmForm')) page = await browser.submit(page, opts.abort ? { abort: 'yes' } : {}, undefined, 'op.deviceConfirmForm');
+    else if (page.html.includes('name="login"')) page = await browser.submit(page, { login: 'alex', password: 'any' });
+    else if (page.html.includes('value="consent"')) page = await browser.submit(page, {});
+    else return page;
+  }
+  return page;
+}
+
+describe('login --web (authorization code + PKCE, loopback redirect)', () => {
+  it('--no-browser: URL on its own stderr line → provider login + consent → code at the loopback → keychain → status says OAuth', async () => {
+    const u = cliUser(sb.api.url);
+    const { cli, code, landing, authUrl, callback } = await webLogin(u);
+    expect(code, cli.stderr).toBe(0);
+    expect(landing.status).toBe(200);
+    expect(landing.html).toMatch(/Logged in to LoopIQ[\s\S]*You can close this tab/);
+    expect(cli.stdout).toMatch(/Logged in to http:\/\/127\.0\.0\.1:\d+ as Alex Rivera <alex@example.com> with OAuth/);
+    expect(cli.stdout).toMatch(/refreshed automatically; stored in the OS keychain/);
+
+    // What was asked for: PKCE S256, a state, the resource indicator, a loopback redirect on a random port.
+    const asked = new URL(authUrl);
+    expect(asked.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(asked.searchParams.get('state')).toMatch(/^[\w-]{32,}$/);
+    expect(asked.searchParams.get('resource')).toBe(sb.api.url);
+    expect(asked.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(callback.searchParams.get('iss')).toBe(sb.issuer);
+
+    // The listener closed after its one use.
+    await expect(fetch(callback.href)).rejects.toThrow();
+
+    const stored = JSON.parse((await entry(u).getPassword())!);
+    expect(stored).toMatchObject({ kind: 'oauth', v: 1, flow: 'web', resource: sb.api.url, issuer: sb.issuer, tokenEndpoint: `${sb.issuer}/token`, clientId: expect.any(String) });
+    expect(stored.refreshToken).toEqual(expect.any(String));
+    expect(stored.expiresAt).toBeGreaterThan(Date.now());
+    // Registered dynamically (RFC 7591) as a public native client.
+    const client = await sb.provider.Client.find(stored.clientId);
+    expect(client?.tokenEndpointAuthMethod).toBe('none');
+
+    const status = await u.cli(['status']);
+    expect(status.stdout).toMatch(/Token: +OAuth \(browser login at http:\/\/127\.0\.0\.1:\d+\), from keychain; access token expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, refreshed automatically/);
+    const json = JSON.parse((await u.cli(['use-org', 'acme'], undefined)).code === 0 ? (await u.cli(['status', '--json'])).stdout : '{}');
+    expect(json).toMatchObject({ ok: true, token: { source: 'keychain', kind: 'oauth', valid: true, oauth: { flow: 'web', refreshable: true } } });
+    expect(Date.parse(json.token.expiresAt)).toBe(stored.expiresAt);
+
+    for (const o of u.outputs) {
+      expect(o).not.toContain(stored.accessToken);
+      expect(o).not.toContain(stored.refreshToken);
+    }
+  });
+
+  it('refuses a response with the wrong state: nothing redeemed, nothing stored', async () => {
     const u = cliUser(sb.api.url);
     const cli = new CliProcess(['login', '--web', '--no-browser'], u.env);
-    const [, authUrl] = await cli.waitFor(/^(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)$/m);
+    const [, authUrl] = await cli.waitFor(AUTH_URL);
     const browser = new TestBrowser();
     const callback = await authorizeInBrowser(browser, authUrl!);
-    const landing = await browser.go(callback.href);
-    expect(landing.status).toBe(200);
-    expect(landing.html).toMatch(/You can close this tab/);
+    const forged = new URL(callback);
+    forged.searchParams.set('state', 'attacker-chosen-state');
+    const tokenCallsBefore = sb.events.filter((e) => e.endpoint === 'token').length;
+    const page = await browser.go(forged.href);
+    expect(page.status).toBe(400);
+    expect(page.html).toMatch(/login failed[\s\S]*state[\s\S]*You can close this tab/i);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/did not carry the state this login sent/);
+    expect(sb.events.filter((e) => e.endpoint === 'token').length).toBe(tokenCallsBefore);
+    expect(await entry(u).getPassword()).toBeNull();
+  });
+
+  it('refuses a code that was already used (the provider says invalid_grant): nothing stored', async () => {
+    const first = cliUser(sb.api.url);
+    const { callback: used, code } = await webLogin(first);
+    expect(code).toBe(0);
+
+    const u = cliUser(sb.api.url);
+    const cli = new CliProcess(['login', '--web', '--no-browser'], u.env);
+    const [, authUrl] = await cli.waitFor(AUTH_URL);
+    const mine = new URL(new URL(authUrl!).searchParams.get('redirect_uri')!);
+    mine.searchParams.set('code', used.searchParams.get('code')!);
+    mine.searchParams.set('state', new URL(authUrl!).searchParams.get('state')!);
+    mine.searchParams.set('iss', sb.issuer);
+    const page = await new TestBrowser().go(mine.href);
+    expect(page.status).toBe(400);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/Exchanging the authorization code failed \(invalid_grant/);
+    expect(await entry(u).getPassword()).toBeNull();
+  });
+
+  it('opens the browser from $BROWSER with the URL as one argv element (no shell)', async () => {
+    const u = cliUser(sb.api.url);
+    const argvFile = join(u.home.dir, 'browser-argv.json');
+    const fakeBrowser = join(u.home.dir, 'fake-browser');
+    writeFileSync(fakeBrowser, `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.argv.slice(2)));\n`);
+    chmodSync(fakeBrowser, 0o755);
+    const cli = new CliProcess(['login', '--web'], { ...u.env, BROWSER: fakeBrowser });
+    const [, printed] = await cli.waitFor(AUTH_URL);
+    expect(cli.stderr).toMatch(/Opening your browser/);
+    let argv: string[] | undefined;
+    while (!argv) {
+      try {
+        argv = JSON.parse(readFileSync(argvFile, 'utf8'));
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(argv).toEqual([printed]);
+    expect(printed).toContain('&'); // would split a shell command line
+    const browser = new TestBrowser();
+    await browser.go((await authorizeInBrowser(browser, printed!)).href);
     expect(await cli.exited, cli.stderr).toBe(0);
-    expect(cli.stdout).toMatch(/Logged in to http:\/\/127\.0\.0\.1:\d+ as Alex Rivera <alex@example.com> with OAuth/);
-    const stored = JSON.parse((await keychainValue(u))!);
-    expect(stored).toMatchObject({ kind: 'oauth', clientId: expect.any(String), resource: sb.api.url, issuer: sb.issuer });
-    const status = await u.cli(['status', '--json']);
-    console.log(status.stdout, status.stderr);
+  });
+
+  it('a denied consent ends the login with a clear message', async () => {
+    const u = cliUser(sb.api.url);
+    const cli = new CliProcess(['login', '--web', '--no-browser'], u.env);
+    const [, authUrl] = await cli.waitFor(AUTH_URL);
+    const browser = new TestBrowser();
+    const login = await browser.go(authUrl!, {}, isLoopbackCallback);
+    const abort = /href="([^"]+\/abort)"/.exec(login.html)![1]!;
+    const back = await browser.go(abort, {}, isLoopbackCallback);
+    expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
+    await browser.go(back.url);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/did not authorize loopiq-mcp \(access_denied/);
+    expect(await entry(u).getPassword()).toBeNull();
   });
 });
+
+describe('login --device (RFC 8628)', () => {
+  it('prints the verification URI and code; completes once the user approves; honours slow_down', async () => {
+    const u = cliUser(sb.api.url);
+    sb.slowDownNext(1);
+    const cli = new CliProcess(['login', '--device'], u.env);
+    const [, uri] = await cli.waitFor(/^To log in to LoopIQ, open this URL on any device:\n(\S+)$/m);
+    const [, userCode] = await cli.waitFor(/^and enter the code: (\S+)$/m);
+    await cli.waitFor(/or open this URL, which already carries the code:\n\S+user_code=/);
+    // Let the CLI poll into the slow_down before approving.
+    while (!sb.events.some((e) => e.error === 'slow_down')) await new Promise((r) => setTimeout(r, 100));
+    const done = await approveDevice(uri!, userCode!);
+    expect(done.html).toMatch(/Sign-in Success|success/i);
+    expect(await cli.exited, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/as Alex Rivera <alex@example.com> with OAuth/);
+    const polls = sb.events.filter((e) => e.grantType === 'urn:ietf:params:oauth:grant-type:device_code');
+    const slow = polls.findIndex((e) => e.error === 'slow_down');
+    // RFC 8628 §3.5: after slow_down the interval grows by 5 s (advertised 1 s → at least 6 s).
+    expect(polls[slow + 1]!.at - polls[slow]!.at).toBeGreaterThanOrEqual(5_900);
+    expect(polls.at(-1)).toMatchObject({ status: 200 });
+    expect(JSON.parse((await entry(u).getPassword())!)).toMatchObject({ kind: 'oauth', flow: 'device' });
+    expect((await u.cli(['status'])).stdout).toMatch(/Token: +OAuth \(device login at/);
+  });
+
+  it('a denied device login stops polling with access_denied and stores nothing', async () => {
+    const u = cliUser(sb.api.url);
+    const cli = new CliProcess(['login', '--device'], u.env);
+    const [, uri] = await cli.waitFor(/open this URL on any device:\n(\S+)$/m);
+    const [, userCode] = await cli.waitFor(/^and enter the code: (\S+)$/m);
+    await approveDevice(uri!, userCode!, { abort: true });
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/The login was denied at the authorization server/);
+    expect(await entry(u).getPassword()).toBeNull();
+  });
+
+  it('refuses --device with --with-token, and --web with --device (usage errors)', async () => {
+    const u = cliUser(sb.api.url);
+    expect((await u.cli(['login', '--device', '--with-token'])).code).toBe(2);
+    expect((await u.cli(['login', '--web', '--device'])).code).toBe(2);
+  });
+});
+
+export { readAllFiles };

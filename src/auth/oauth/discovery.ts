@@ -1,15 +1,14 @@
 /**
  * Where to log in, per the MCP authorization spec: the API's Protected Resource Metadata
- * (RFC 9728: from the `WWW-Authenticate` of a 401, else the origin's well-known URL), then its
- * authorization server's metadata (RFC 8414, or OpenID Connect discovery). The fetching and
- * parsing is the MCP SDK's; this module only chooses the URLs and checks what came back.
+ * (RFC 9728: from the `WWW-Authenticate` of a 401, else the origin's well-known URL; the MCP
+ * SDK's helpers), then its authorization server's metadata (RFC 8414, else OpenID Connect
+ * discovery; oauth4webapi, the layer under openid-client, which checks the issuer and keeps every
+ * field — the SDK's OIDC schema drops device_authorization_endpoint and revocation_endpoint).
+ * This module only chooses the URLs and checks what came back.
  */
-import {
-  discoverAuthorizationServerMetadata,
-  discoverOAuthProtectedResourceMetadata,
-  extractWWWAuthenticateParams,
-} from '@modelcontextprotocol/sdk/client/auth.js';
+import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { AuthorizationServerMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
+import * as oauth from 'oauth4webapi';
 import { api } from '../../api/contract.js';
 import { LoopIqError } from '../../api/errors.js';
 import { secureUrl } from '../../util/loopback.js';
@@ -44,6 +43,19 @@ function resourceMatches(resource: string, apiUrl: string): boolean {
   return base === '' || a.pathname === base || a.pathname.startsWith(`${base}/`);
 }
 
+async function authorizationServerMetadata(issuer: URL, fetchFn: typeof fetch): Promise<oauth.AuthorizationServer> {
+  const options = { [oauth.customFetch]: fetchFn, [oauth.allowInsecureRequests]: issuer.protocol === 'http:' };
+  let lastError: unknown;
+  for (const algorithm of ['oauth2', 'oidc'] as const) {
+    try {
+      return await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm }));
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
 export async function discoverAuthServer(apiUrl: string, fetchFn: typeof fetch = fetch): Promise<AuthServer> {
   // 1. An unauthenticated request: a 401 may point at the metadata (MCP spec: preferred source).
   let resourceMetadataUrl: URL | undefined;
@@ -73,18 +85,11 @@ export async function discoverAuthServer(apiUrl: string, fetchFn: typeof fetch =
   if (!issuer) throw noOAuth(apiUrl, 'its metadata names no authorization server');
   secureUrl(issuer, 'the authorization server');
 
-  // 3. RFC 8414 / OpenID Connect discovery, in the order the MCP spec gives.
-  let metadata: AuthorizationServerMetadata | undefined;
-  try {
-    metadata = await discoverAuthorizationServerMetadata(issuer, { fetchFn });
-  } catch (err) {
-    throw noOAuth(apiUrl, `the authorization server ${issuer} did not answer its metadata (${(err as Error).message})`);
-  }
-  if (!metadata) throw noOAuth(apiUrl, `the authorization server ${issuer} publishes no metadata`);
-  // RFC 8414 §3.3: the metadata must be about the server we asked (no mix-up).
-  if (metadata.issuer.replace(/\/+$/, '') !== issuer.replace(/\/+$/, '')) {
-    throw noOAuth(apiUrl, `the authorization server's metadata names another issuer (${metadata.issuer}, expected ${issuer})`);
-  }
+  // 3. RFC 8414, then OpenID Connect discovery (the MCP spec's order). processDiscoveryResponse
+  // checks that the metadata names exactly the issuer we asked (RFC 8414 §3.3: no mix-up).
+  const metadata = (await authorizationServerMetadata(new URL(issuer), fetchFn).catch((err: Error) => {
+    throw noOAuth(apiUrl, `the authorization server ${issuer} did not give its metadata (${err.message})`);
+  })) as unknown as AuthorizationServerMetadata;
   for (const key of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'revocation_endpoint'] as const) {
     const value = (metadata as Record<string, unknown>)[key];
     if (typeof value === 'string') secureUrl(value, `the authorization server's ${key}`);
