@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOAuthSandbox, type RunningOAuthSandbox } from '../src/sandbox/oauth-server.js';
-import { authorizeInBrowser, CliProcess, isLoopbackCallback, readAllFiles, TestBrowser, type Page } from './oauth-support.js';
+import { approveDevice, AUTH_URL, authorizeInBrowser, CliProcess, isLoopbackCallback, TestBrowser, webLogin } from './oauth-support.js';
 import { cliUser } from './support/cli.js';
 
 let sb: RunningOAuthSandbox;
@@ -20,33 +20,6 @@ afterAll(() => sb?.close());
 
 type User = ReturnType<typeof cliUser>;
 const entry = (u: User) => new AsyncEntry(u.env.LOOPIQ_KEYCHAIN_SERVICE!, sb.api.url, { linux: { store: 'secret-service' } });
-const AUTH_URL = /^(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)$/m;
-
-async function webLogin(u: User, args: string[] = []) {
-  const cli = new CliProcess(['login', '--web', '--no-browser', ...args], u.env);
-  const [, authUrl] = await cli.waitFor(AUTH_URL);
-  const browser = new TestBrowser();
-  const callback = await authorizeInBrowser(browser, authUrl!);
-  const landing = await browser.go(callback.href);
-  const code = await cli.exited;
-  u.outputs.push(cli.stdout, cli.stderr);
-  return { cli, code, landing, callback, authUrl: authUrl! };
-}
-
-/** Walk the device pages: enter the code, confirm (or abort), log in, consent. */
-async function approveDevice(verificationUri: string, userCode: string, opts: { abort?: boolean } = {}): Promise<Page> {
-  const browser = new TestBrowser();
-  let page = await browser.go(verificationUri);
-  for (let step = 0; step < 6; step++) {
-    if (page.html.includes('op.deviceInputForm')) page = await browser.submit(page, { user_code: userCode }, undefined, 'op.deviceInputForm');
-    else if (page.html.includes('op.deviceConfirmForm')) page = await browser.submit(page, opts.abort ? { abort: 'yes' } : {}, undefined, 'op.deviceConfirmForm');
-    else if (page.html.includes('name="login"')) page = await browser.submit(page, { login: 'alex', password: 'any' });
-    else if (page.html.includes('value="consent"')) page = await browser.submit(page, {});
-    else return page;
-  }
-  return page;
-}
-
 describe('login --web (authorization code + PKCE, loopback redirect)', () => {
   it('--no-browser: URL on its own stderr line → provider login + consent → code at the loopback → keychain → status says OAuth', async () => {
     const u = cliUser(sb.api.url);
@@ -206,4 +179,3 @@ describe('login --device (RFC 8628)', () => {
   });
 });
 
-export { readAllFiles };

@@ -150,3 +150,31 @@ export function filesUnder(dir: string): string[] {
 }
 
 export const readAllFiles = (dir: string) => filesUnder(dir).map((f) => readFileSync(f, 'utf8'));
+
+export const AUTH_URL = /^(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)$/m;
+
+export async function webLogin(u: { env: Record<string, string>; outputs: string[] }, args: string[] = []) {
+  const cli = new CliProcess(['login', '--web', '--no-browser', ...args], u.env);
+  const [, authUrl] = await cli.waitFor(AUTH_URL);
+  const browser = new TestBrowser();
+  const callback = await authorizeInBrowser(browser, authUrl!);
+  const landing = await browser.go(callback.href);
+  const code = await cli.exited;
+  u.outputs.push(cli.stdout, cli.stderr);
+  return { cli, code, landing, callback, authUrl: authUrl! };
+}
+
+/** Walk the device pages: enter the code, confirm (or abort), log in, consent. */
+export async function approveDevice(verificationUri: string, userCode: string, opts: { abort?: boolean } = {}): Promise<Page> {
+  const browser = new TestBrowser();
+  let page = await browser.go(verificationUri);
+  for (let step = 0; step < 6; step++) {
+    if (page.html.includes('op.deviceInputForm')) page = await browser.submit(page, { user_code: userCode }, undefined, 'op.deviceInputForm');
+    else if (page.html.includes('op.deviceConfirmForm')) page = await browser.submit(page, opts.abort ? { abort: 'yes' } : {}, undefined, 'op.deviceConfirmForm');
+    else if (page.html.includes('name="login"')) page = await browser.submit(page, { login: 'alex', password: 'any' });
+    else if (page.html.includes('value="consent"')) page = await browser.submit(page, {});
+    else return page;
+  }
+  return page;
+}
+
