@@ -145,7 +145,7 @@ describe('login --device (RFC 8628)', () => {
     const cli = new CliProcess(['login', '--device'], u.env);
     const [, uri] = await cli.waitFor(/^To log in to LoopIQ, open this URL on any device:\n(\S+)$/m);
     const [, userCode] = await cli.waitFor(/^and enter the code: (\S+)$/m);
-    await cli.waitFor(/or open this URL, which already carries the code:\n\S+user_code=/);
+    await cli.waitFor(/^Or open this URL, which already carries the code:\n\S+user_code=\S+$/m);
     // Let the CLI poll into the slow_down before approving.
     while (!sb.events.some((e) => e.error === 'slow_down')) await new Promise((r) => setTimeout(r, 100));
     const done = await approveDevice(uri!, userCode!);

@@ -173,7 +173,7 @@ async function deviceFlow(ctx: CommandContext, server: AuthServer, clientId: str
   const err = ctx.io.stderr;
   err.write(`To log in to LoopIQ, open this URL on any device:\n${started.verification_uri}\n`);
   err.write(`and enter the code: ${started.user_code}\n`);
-  if (started.verification_uri_complete) err.write(`(or open this URL, which already carries the code:\n${started.verification_uri_complete}\n)\n`);
+  if (started.verification_uri_complete) err.write(`Or open this URL, which already carries the code:\n${started.verification_uri_complete}\n`);
   const expiresIn = Math.min(started.expires_in, timeoutMs / 1000);
   err.write(`Waiting for approval (the code expires in ${Math.round(started.expires_in / 60)} min)...\n`);
   const signal = AbortSignal.timeout(Math.round(expiresIn * 1000) + 5_000);
