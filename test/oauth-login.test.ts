@@ -179,3 +179,23 @@ describe('login --device (RFC 8628)', () => {
   });
 });
 
+describe('loopiq-mcp sandbox --oauth (the built CLI)', () => {
+  it('serves the API and an authorization server that a --web login completes against', async () => {
+    const sandbox = new CliProcess(['sandbox', '--oauth', '--port', '0', '--oauth-port', '0'], cliUser('http://127.0.0.1:1').env);
+    try {
+      const [, apiUrl] = await sandbox.waitFor(/^SANDBOX LoopIQ API at (http:\/\/127\.0\.0\.1:\d+)/m, 'stdout');
+      const [, issuer] = await sandbox.waitFor(/^SANDBOX OAuth authorization server at (http:\/\/127\.0\.0\.1:\d+)/m, 'stdout');
+      const prm = await (await fetch(`${apiUrl}/.well-known/oauth-protected-resource`)).json();
+      expect(prm).toMatchObject({ resource: apiUrl, authorization_servers: [issuer] });
+      const u = cliUser(apiUrl!);
+      const { code, cli } = await webLogin(u);
+      expect(code, cli.stderr).toBe(0);
+      expect(cli.stdout).toMatch(/as Alex Rivera <alex@example.com> with OAuth/);
+      const status = await u.cli(['status', '--json']);
+      expect(JSON.parse(status.stdout).token).toMatchObject({ kind: 'oauth', valid: true });
+    } finally {
+      sandbox.child.kill('SIGTERM');
+      await sandbox.exited;
+    }
+  });
+});

@@ -130,9 +130,9 @@ export class CliProcess {
   }
 
   /** Resolves with the first match of `re` in stderr (waits for it; fails if the process exits first). */
-  async waitFor(re: RegExp): Promise<RegExpMatchArray> {
+  async waitFor(re: RegExp, stream: 'stderr' | 'stdout' = 'stderr'): Promise<RegExpMatchArray> {
     for (;;) {
-      const m = re.exec(this.stderr);
+      const m = re.exec(this[stream]);
       if (m) return m;
       if (this.child.exitCode !== null) throw new Error(`CLI exited (${this.child.exitCode}) before ${re}: ${this.stderr}${this.stdout}`);
       await new Promise<void>((r) => this.waiters.push(r));
