@@ -61,6 +61,24 @@ describe('login --web (authorization code + PKCE, loopback redirect)', () => {
     }
   });
 
+  it('uses a pre-registered client id (LOOPIQ_OAUTH_CLIENT_ID) instead of registering one', async () => {
+    // The administrator's registration: a public native client with a loopback redirect (any port, RFC 8252 §7.3).
+    const reg = await fetch(`${sb.issuer}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }),
+    });
+    expect(reg.status).toBe(201);
+    const { client_id } = (await reg.json()) as { client_id: string };
+    const registrations = sb.events.filter((e) => e.endpoint === 'registration').length;
+    const u = cliUser(sb.api.url);
+    const { code, cli, authUrl } = await webLogin({ ...u, env: { ...u.env, LOOPIQ_OAUTH_CLIENT_ID: client_id } });
+    expect(code, cli.stderr).toBe(0);
+    expect(new URL(authUrl).searchParams.get('client_id')).toBe(client_id);
+    expect(sb.events.filter((e) => e.endpoint === 'registration').length).toBe(registrations);
+    expect(JSON.parse((await entry(u).getPassword())!).clientId).toBe(client_id);
+  });
+
   it('refuses a response with the wrong state: nothing redeemed, nothing stored', async () => {
     const u = cliUser(sb.api.url);
     const cli = new CliProcess(['login', '--web', '--no-browser'], u.env);
