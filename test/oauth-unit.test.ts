@@ -1,5 +1,8 @@
 /** The OAuth pieces that need no authorization server: argv, stored formats, discovery refusals. */
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { browserCommand } from '../src/auth/oauth/browser.js';
@@ -62,6 +65,19 @@ describe('the keychain value', () => {
     expect(await source.reload()).toBeUndefined();
     value = 'lqp_second_token_2';
     expect(await source.reload()).toBe('lqp_second_token_2');
+  });
+});
+
+describe('refresh failures', () => {
+  it('an unreachable authorization server: the current token is used until it expires, then the error says why', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'loopiq-oauth-unit-'));
+    const now = Date.now();
+    let value = serialize(cred({ tokenEndpoint: 'http://127.0.0.1:1/token', issuer: 'http://127.0.0.1:1', obtainedAt: now - 40_000, expiresAt: now + 8_000 }));
+    const store: SecretStore = { get: async () => value, set: async (v) => void (value = v), delete: async () => true };
+    const source = new StoredTokenSource(store, { origin: 'https://api.example', stateDir });
+    expect(await source.get()).toBe('at_0123456789');
+    value = serialize(cred({ tokenEndpoint: 'http://127.0.0.1:1/token', issuer: 'http://127.0.0.1:1', obtainedAt: now - 60_000, expiresAt: now - 1 }));
+    await expect(new StoredTokenSource(store, { origin: 'https://api.example', stateDir }).get()).rejects.toThrow(/Refreshing the OAuth access token failed/);
   });
 });
 

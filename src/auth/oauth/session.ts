@@ -102,7 +102,8 @@ export class OAuthSession {
         throw oauthFailure('Refreshing the OAuth access token', err, 'Check your network and try again; `loopiq-mcp status` shows the login.');
       }
       const next = fromTokenResponse(current, tokens);
-      if (compromised) throw new LoopIqError('keychain_unavailable', `The refresh lock was lost (${compromised.message}); the refreshed token was not stored.`, reloginHint(current));
+      // Store even if the lock was lost meanwhile: the old refresh token is spent, this one is the only one left.
+      if (compromised) log.warn(`oauth: the refresh lock was lost (${compromised.message}); storing the refreshed token anyway`);
       try {
         await this.store.set(serialize(next));
       } catch (err) {

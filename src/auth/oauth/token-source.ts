@@ -9,6 +9,7 @@
  * `fetch` option — so both modes share one login, one lock and one refresh.
  */
 import type { SecretStore } from '../keychain.js';
+import { log } from '../../util/log.js';
 import { notLoggedIn, type TokenSource } from '../token-source.js';
 import { needsRefresh, parseStored, type StoredCredential } from './credential.js';
 import type { OAuthSession } from './session.js';
@@ -37,7 +38,17 @@ export class StoredTokenSource implements TokenSource {
   async get(): Promise<string> {
     const c = await this.credential();
     if (c.kind === 'token' || !needsRefresh(c)) return tokenOf(c)!;
-    return (await this.refresh(c.accessToken)).accessToken;
+    try {
+      return (await this.refresh(c.accessToken)).accessToken;
+    } catch (err) {
+      // Refreshing early failed (authorization server unreachable?): the token still works until it expires.
+      if (c.expiresAt !== undefined && Date.now() < c.expiresAt - 1_000 && (err as { code?: string }).code !== 'not_logged_in') {
+        log.warn(`oauth: could not refresh the access token yet (${(err as Error).message}); using the current one until it expires`);
+        this.current = Promise.resolve(c);
+        return c.accessToken;
+      }
+      throw err;
+    }
   }
 
   async reload(): Promise<string | undefined> {
