@@ -71,13 +71,17 @@ describe('the keychain value', () => {
 describe('refresh failures', () => {
   it('an unreachable authorization server: the current token is used until it expires, then the error says why', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'loopiq-oauth-unit-'));
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
     const now = Date.now();
-    let value = serialize(cred({ tokenEndpoint: 'http://127.0.0.1:1/token', issuer: 'http://127.0.0.1:1', obtainedAt: now - 40_000, expiresAt: now + 8_000 }));
+    let value = serialize(cred({ tokenEndpoint: `http://127.0.0.1:${port}/token`, issuer: `http://127.0.0.1:${port}`, obtainedAt: now - 40_000, expiresAt: now + 8_000 }));
     const store: SecretStore = { get: async () => value, set: async (v) => void (value = v), delete: async () => true };
     const source = new StoredTokenSource(store, { origin: 'https://api.example', stateDir });
     expect(await source.get()).toBe('at_0123456789');
-    value = serialize(cred({ tokenEndpoint: 'http://127.0.0.1:1/token', issuer: 'http://127.0.0.1:1', obtainedAt: now - 60_000, expiresAt: now - 1 }));
-    await expect(new StoredTokenSource(store, { origin: 'https://api.example', stateDir }).get()).rejects.toThrow(/Refreshing the OAuth access token failed/);
+    value = serialize(cred({ tokenEndpoint: `http://127.0.0.1:${port}/token`, issuer: `http://127.0.0.1:${port}`, obtainedAt: now - 60_000, expiresAt: now - 1 }));
+    await expect(new StoredTokenSource(store, { origin: 'https://api.example', stateDir }).get()).rejects.toThrow(/Refreshing the OAuth access token failed \(ECONNREFUSED\)/);
   });
 });
 
