@@ -116,6 +116,16 @@ describe('login --web (authorization code + PKCE, loopback redirect)', () => {
     expect(await entry(u).getPassword()).toBeNull();
   });
 
+  it('gives up after LOOPIQ_OAUTH_TIMEOUT when no browser comes back, and closes the listener', async () => {
+    const u = cliUser(sb.api.url);
+    const cli = new CliProcess(['login', '--web', '--no-browser'], { ...u.env, LOOPIQ_OAUTH_TIMEOUT: '1' });
+    const [, authUrl] = await cli.waitFor(AUTH_URL);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/No login arrived from the browser within 1 s/);
+    await expect(fetch(new URL(authUrl!).searchParams.get('redirect_uri')!)).rejects.toThrow();
+    expect(await entry(u).getPassword()).toBeNull();
+  });
+
   it('opens the browser from $BROWSER with the URL as one argv element (no shell)', async () => {
     const u = cliUser(sb.api.url);
     const argvFile = join(u.home.dir, 'browser-argv.json');
@@ -188,6 +198,20 @@ describe('login --device (RFC 8628)', () => {
     expect(await cli.exited).toBe(1);
     expect(cli.stderr).toMatch(/The login was denied at the authorization server/);
     expect(await entry(u).getPassword()).toBeNull();
+  });
+
+  it('a device code that expires before approval ends with expired_token and stores nothing', async () => {
+    const short = await startOAuthSandbox({ deviceInterval: 1, deviceCodeTtl: 2 });
+    try {
+      const u = cliUser(short.api.url);
+      const cli = new CliProcess(['login', '--device'], u.env);
+      expect(await cli.exited).toBe(1);
+      expect(short.events.some((e) => e.error === 'expired_token')).toBe(true);
+      expect(cli.stderr).toMatch(/The device code expired before the login was approved/);
+      expect(await new AsyncEntry(u.env.LOOPIQ_KEYCHAIN_SERVICE!, short.api.url, { linux: { store: 'secret-service' } }).getPassword()).toBeNull();
+    } finally {
+      await short.close();
+    }
   });
 
   it('refuses --device with --with-token, and --web with --device (usage errors)', async () => {

@@ -23,6 +23,8 @@ export interface OAuthSandboxOptions extends SandboxOptions {
   accessTokenTtl?: number;
   /** The `interval` the device authorization response advertises, in seconds (default 5). */
   deviceInterval?: number;
+  /** How long a device code lives, in seconds (default 600). */
+  deviceCodeTtl?: number;
 }
 
 /** One request to the token or revocation endpoint, as the authorization server saw it. */
@@ -154,7 +156,7 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
     // consumed, and using a consumed one revokes the whole grant).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
-    ttl: { AccessToken: ttl, RefreshToken: 14 * 86_400, DeviceCode: 600, Grant: 14 * 86_400, Interaction: 3600, Session: 86_400 },
+    ttl: { AccessToken: ttl, RefreshToken: 14 * 86_400, DeviceCode: options.deviceCodeTtl ?? 600, Grant: 14 * 86_400, Interaction: 3600, Session: 86_400 },
     findAccount: async (_ctx, id) => {
       const user = sandboxUser(id);
       return user ? { accountId: id, claims: () => ({ sub: id, email: user.email, name: user.name }) } : undefined;
