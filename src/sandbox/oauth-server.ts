@@ -5,7 +5,7 @@
  * revocation — in front of the fake LoopIQ API as the resource server. `loopiq-mcp sandbox --oauth`
  * and the OAuth tests run it, so `login --web` / `login --device` can be tried without an account.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -132,6 +132,9 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
   const configuration: Configuration = {
     clients: [],
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // Keys of its own (not oidc-provider's published development keys, which anyone could sign with).
+    jwks: { keys: [{ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'ES256', use: 'sig' }] as never },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256'] } as never,
     scopes: ['openid', 'offline_access', SANDBOX_OAUTH_SCOPE],
     pkce: { methods: ['S256'], required: () => true },
     features: {
@@ -151,7 +154,7 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
         },
       },
     },
-    clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' },
+    clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
     // Refresh tokens for every client allowed to use them; each use rotates it (the old one is
     // consumed, and using a consumed one revokes the whole grant).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
