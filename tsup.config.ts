@@ -12,6 +12,8 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   minify: true,
+  // oidc-provider (the sandbox's authorization server) keys its stored models by class name.
+  keepNames: true,
   // The tools/list answer (JSON Schemas of every tool) is computed here, once, instead of at every
   // start; `test/e2e-read.test.ts` checks the built answer equals the runtime one.
   define: { __LOOPIQ_TOOL_LIST__: JSON.stringify(listTools(ALL_TOOLS)) },

@@ -81,6 +81,10 @@ Examples:
     .description('validate a LoopIQ API token and store it in the OS keychain')
     .addOption(apiUrl())
     .option('--with-token', 'read the token from stdin (for scripts) instead of a hidden prompt')
+    .addOption(new Option('--web', 'log in with OAuth in a browser (authorization code + PKCE)').conflicts(['withToken', 'device']))
+    .addOption(new Option('--device', 'log in with OAuth on another device (device code; for SSH and headless machines)').conflicts(['withToken']))
+    .option('--no-browser', 'with --web: print the login URL instead of opening a browser')
+    .option('--client-id <id>', 'OAuth client id registered for loopiq-mcp (env LOOPIQ_OAUTH_CLIENT_ID; default: register one)')
     .addOption(json())
     .addHelpText(
       'after',
@@ -88,9 +92,13 @@ Examples:
 Examples:
   $ loopiq-mcp login                                  prompts (input hidden)
   $ loopiq-mcp login --with-token < token.txt
+  $ loopiq-mcp login --web                            OAuth in your browser
+  $ loopiq-mcp login --device                         OAuth with a code, from another device
   $ loopiq-mcp login --api-url https://staging.loopiq.example`,
     )
-    .action((opts) => run(async () => (await import('./commands/login.js')).login(opts)));
+    .action((opts) =>
+      run(async () => (opts.web || opts.device ? (await import('./commands/login-oauth.js')).loginOAuth(opts) : (await import('./commands/login.js')).login(opts))),
+    );
 
   program
     .command('logout')
@@ -203,8 +211,10 @@ Examples:
     .command('sandbox')
     .description('serve a fake LoopIQ API with demo data on localhost, to try every command without an account')
     .option('--port <n>', 'port on 127.0.0.1 (1-65535)', '8787')
-    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp sandbox\n  $ LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --with-token <<< lqp_sandbox_alex_2f9c1e')
-    .action((opts) => run(async () => (await import('./commands/sandbox.js')).sandbox(opts)));
+    .option('--oauth', 'also run an OAuth authorization server, to try `login --web` / `login --device`')
+    .option('--oauth-port <n>', 'with --oauth: its port on 127.0.0.1', '8788')
+    .addHelpText('after', '\nExamples:\n  $ loopiq-mcp sandbox\n  $ LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --with-token <<< lqp_sandbox_alex_2f9c1e\n  $ loopiq-mcp sandbox --oauth   then: LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --web')
+    .action((opts) => run(async () => (opts.oauth ? (await import('./sandbox/oauth-server.js')).runOAuthSandbox(opts) : (await import('./commands/sandbox.js')).sandbox(opts))));
 
   return program;
 }

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { Keychain, type SecretStore } from './keychain.js';
 import { envTokenSource, notLoggedIn, type TokenSource } from './token-source.js';
+import { StoredTokenSource } from './oauth/token-source.js';
 
 /** Reads the keychain once, and again only after a 401 (a `rotate` elsewhere). */
 export class KeychainTokenSource implements TokenSource {
@@ -37,6 +38,7 @@ export class KeychainTokenSource implements TokenSource {
 }
 
 /** LOOPIQ_TOKEN wins over the keychain (and `status` warns about it). */
-export function createTokenSource(settings: Pick<Settings, 'env' | 'apiOrigin'>, store?: SecretStore): TokenSource {
-  return envTokenSource(settings.env) ?? new KeychainTokenSource(store ?? new Keychain(settings.apiOrigin, settings.env), settings.apiOrigin);
+export function createTokenSource(settings: Pick<Settings, 'env' | 'apiOrigin' | 'stateDir'>, store?: SecretStore): TokenSource {
+  // StoredTokenSource also understands (and refreshes) an OAuth login (src/auth/oauth).
+  return envTokenSource(settings.env) ?? new StoredTokenSource(store ?? new Keychain(settings.apiOrigin, settings.env), { origin: settings.apiOrigin, stateDir: settings.stateDir });
 }

@@ -68,7 +68,7 @@ async function readToken(opts: LoginOptions, io: Io): Promise<string> {
 }
 
 /** Saves --api-url and the org choice; auto-selects only when there is exactly one org. */
-async function rememberLogin(ctx: CommandContext, me: Me, saveApiUrl: boolean) {
+export async function rememberLogin(ctx: CommandContext, me: Me, saveApiUrl: boolean) {
   const origin = ctx.settings.apiOrigin;
   if (ctx.settings.configError) {
     ctx.warn(`warning: ${ctx.settings.configError.message} The token was stored, but the organization choice was not saved.`);

@@ -2,6 +2,7 @@ import { api } from '../api/contract.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { inert } from '../util/inert.js';
+import { parseStored } from '../auth/oauth/credential.js';
 import { commandContext, processIo, type Io } from './context.js';
 
 /** Revoke server-side (best effort, reported), then delete from the keychain. */
@@ -13,6 +14,8 @@ export async function logout(opts: GlobalFlags, io: Io = processIo()): Promise<n
     if (io.env.LOOPIQ_TOKEN) ctx.print('LOOPIQ_TOKEN is set in this environment; unset it to stop using that token.');
     return 0;
   }
+  const stored = parseStored(token);
+  if (stored.kind === 'oauth') return (await import('./login-oauth.js')).logoutOAuth(ctx, stored);
   const client = ctx.apiWith(token);
   let revoked = false;
   try {

@@ -2,6 +2,7 @@ import { api } from '../api/contract.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import { notLoggedIn } from '../auth/token-source.js';
 import { inert } from '../util/inert.js';
+import { parseStored } from '../auth/oauth/credential.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { commandContext, formatExpiry, processIo, refuseWithEnvToken, type Io } from './context.js';
 
@@ -15,6 +16,7 @@ export async function rotate(opts: GlobalFlags & { json?: boolean }, io: Io = pr
   const ctx = await commandContext(opts, io);
   const oldToken = await ctx.keychain.get();
   if (!oldToken) throw notLoggedIn(`No token in the OS keychain for ${ctx.settings.apiOrigin} to rotate.`);
+  if (parseStored(oldToken).kind === 'oauth') return (await import('./login-oauth.js')).rotateOAuth(ctx, opts.json);
 
   const oldClient = ctx.apiWith(oldToken);
   const minted = await oldClient

@@ -5,13 +5,14 @@ import type { GlobalFlags } from '../config/settings.js';
 import { orgSelection } from '../server/org-scope.js';
 import { inert } from '../util/inert.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
+import type { OAuthStatus } from './login-oauth.js';
 
 export interface StatusReport {
   ok: boolean;
   apiUrl: string;
   apiUrlSource: string;
   readOnly: boolean;
-  token: { source: 'env' | 'keychain'; present: boolean; valid: boolean; expiresAt?: string | null; problem?: string; warning?: string };
+  token: { source: 'env' | 'keychain'; present: boolean; valid: boolean; expiresAt?: string | null; problem?: string; warning?: string; kind?: 'oauth'; oauth?: OAuthStatus['oauth'] };
   user?: Me['user'];
   organization: { selected?: { id: string; slug: string; name: string }; source?: string; valid: boolean; problem?: string; fix?: string };
 }
@@ -59,13 +60,17 @@ export async function status(opts: GlobalFlags & { json?: boolean }, io: Io = pr
     await client.close();
   }
 
+  // An OAuth login: its kind, and the access token's expiry (read after the call, which may have refreshed it).
+  const oauth = report.token.source === 'keychain' ? await (await import('./login-oauth.js')).oauthStatus(ctx) : undefined;
+  if (oauth) Object.assign(report.token, oauth, report.token.warning?.includes('rotate') ? { warning: undefined } : {});
   if (opts.json) ctx.json(report);
   else {
     const t = report.token;
     const indent = (s: string) => s.split('\n').map(inert).join('\n              ');
     ctx.print(`API:          ${inert(report.apiUrl)}${report.apiUrlSource === 'env' ? ' (from LOOPIQ_API_URL)' : report.apiUrlSource === 'flag' ? ' (from --api-url)' : ''}${report.readOnly ? ' (read-only)' : ''}`);
     ctx.print(`User:         ${report.user ? `${inert(report.user.name)} <${inert(report.user.email)}>` : '-'}`);
-    ctx.print(`Token:        ${!t.present ? 'none (not logged in)' : `from ${t.source}; ${t.valid ? formatExpiry(t.expiresAt ?? null).text : 'NOT VALID'}`}`);
+    if (oauth) ctx.print(`Token:        ${inert((await import('./login-oauth.js')).describeOAuthToken(oauth, t.valid))}`);
+    else ctx.print(`Token:        ${!t.present ? 'none (not logged in)' : `from ${t.source}; ${t.valid ? formatExpiry(t.expiresAt ?? null).text : 'NOT VALID'}`}`);
     if (t.problem) ctx.print(`              ${indent(t.problem)}`);
     if (t.warning) ctx.print(`              warning: ${t.warning}`);
     const o = report.organization;

@@ -22,6 +22,7 @@ export class Cancelled extends Error {
 export function promptHidden(io: Io, question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { stdin } = io;
+    // Echo off before the prompt shows: a token pasted the instant it appears must not be echoed.
     stdin.setRawMode?.(true);
     stdin.resume();
     io.stderr.write(question);
