@@ -12,22 +12,24 @@ function run(chunks: (string | Buffer)[], max = 20) {
 }
 
 describe('stdin guard', () => {
+  const A = '{"jsonrpc":"2.0","id":1,"method":"a"}';
+  const B = '{"jsonrpc":"2.0","id":2,"method":"b"}';
   it('passes whole lines through, joining lines split across chunks', async () => {
-    const r = await run(['{"a":1}\n{"b"', ':2}\n{"c":3}', '\n']);
-    expect(r.out).toBe('{"a":1}\n{"b":2}\n{"c":3}\n');
+    const r = await run([`${A}\n${B.slice(0, 9)}`, `${B.slice(9)}\n${A}`, '\n'], 100);
+    expect(r.out).toBe(`${A}\n${B}\n${A}\n`);
     expect(r.replies).toEqual([]);
   });
 
   it('drops an over-long line (even split over chunks), answers it, and keeps the next ones', async () => {
-    const r = await run(['{"ok":1}\n{"x":"', 'a'.repeat(30), '"}\n{"ok":2}\n']);
-    expect(r.out).toBe('{"ok":1}\n{"ok":2}\n');
+    const r = await run([`${A}\n{"x":"`, 'a'.repeat(100), `"}\n${B}\n`], 60);
+    expect(r.out).toBe(`${A}\n${B}\n`);
     expect(r.replies).toHaveLength(1);
     expect(JSON.parse(r.replies[0]!)).toMatchObject({ id: null, error: { code: -32600 } });
   });
 
   it('drops an over-long line inside a single chunk between good ones', async () => {
-    const r = await run([`{"ok":1}\n${'b'.repeat(40)}\n{"ok":2}\n`]);
-    expect(r.out).toBe('{"ok":1}\n{"ok":2}\n');
+    const r = await run([`${A}\n${'b'.repeat(80)}\n${B}\n`], 60);
+    expect(r.out).toBe(`${A}\n${B}\n`);
     expect(r.replies).toHaveLength(1);
   });
 });
