@@ -163,7 +163,9 @@ export class ApiClient {
       let text = '';
       let retryAfter: number | undefined;
       try {
-        ({ status, parsed, retryAfter, text } = await this.send(method, url, headers, body, signal));
+        // No attempt outlives the call's deadline (a takeover of an approved write waits that out).
+        const attemptMs = Math.max(1, Math.min(this.timeoutMs, deadline - Date.now()));
+        ({ status, parsed, retryAfter, text } = await this.send(method, url, headers, body, signal, attemptMs));
       } catch (err) {
         const e = this.transportError(err, method, url, requestId, signal);
         e.extra.requestId ??= requestId;
@@ -224,12 +226,12 @@ export class ApiClient {
     }
   }
 
-  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined) {
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number) {
     const [{ request }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env, this.timeoutMs))]);
     // One deadline per attempt over connect, headers and the whole body (undici's own timeouts
     // are idle times: a body dripping a byte a second would never trip them).
     const attempt = new AbortController();
-    const timer = setTimeout(() => attempt.abort(new DeadlineError()), this.timeoutMs);
+    const timer = setTimeout(() => attempt.abort(new DeadlineError(timeoutMs)), timeoutMs);
     const cancel = () => attempt.abort(signal?.reason);
     signal?.addEventListener('abort', cancel, { once: true });
     let text: string;
@@ -301,7 +303,7 @@ export class ApiClient {
     if (err instanceof DeadlineError) {
       return new LoopIqError(
         'timeout',
-        `LoopIQ did not send its whole answer to ${method} ${url.pathname} within ${formatMs(this.timeoutMs)}.`,
+        `LoopIQ did not send its whole answer to ${method} ${url.pathname} within ${formatMs(err.ms)}.`,
         'Try again; if it persists, run `loopiq-mcp doctor`.',
         { requestId },
       );
@@ -347,6 +349,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 class DeadlineError extends Error {
   override readonly name = 'DeadlineError';
+  constructor(readonly ms: number) {
+    super(`no complete answer within ${ms} ms`);
+  }
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
