@@ -116,7 +116,7 @@ describe('a hostile API that echoes the token everywhere', () => {
     expect(rec.ours).toBe('Work item from the pinned organization.');
 
     // The CLI, against the same API.
-    const cliEnv = { ...env, LOOPIQ_KEYCHAIN_SERVICE: `loopiq-mcp-test-hostile-${process.pid}` };
+    const cliEnv: Record<string, string> = { ...env, LOOPIQ_KEYCHAIN_SERVICE: `loopiq-mcp-test-hostile-${process.pid}` };
     for (const args of [['status', '--json'], ['doctor', '--json'], ['orgs']]) {
       const r = await runCli(args, cliEnv);
       expect(leaks(r.stdout + r.stderr), `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(false);

@@ -44,7 +44,9 @@ export function listResult(
   budget = RESULT_BUDGET,
 ): ToolOutput {
   const items = page.items as Record<string, unknown>[];
-  const fit = facts.size <= budget ? { items, cuts: [] as Cut[][] } : fitList(items, budget);
+  // The records get the budget minus what surrounds them (org, paging, notes on what was cut).
+  const itemsBudget = budget - jsonLength({ organization: org, count: 100, nextCursor: page.nextCursor }) - NOTES_ALLOWANCE;
+  const fit = facts.size <= itemsBudget ? { items, cuts: [] as Cut[][] } : fitList(items, itemsBudget);
   const kept = fit.items;
   const structured: Record<string, unknown> = { organization: org, items: kept, count: kept.length, nextCursor: page.nextCursor };
   const notes = [`${plural(kept.length, noun)} from the pinned organization.`];
@@ -54,13 +56,14 @@ export function listResult(
       `Only the first ${kept.length} of the ${items.length} fetched fit the size budget: call again with limit=${kept.length} and the same cursor as this call, then follow nextCursor, to page without gaps.`,
     );
   } else notes.push(page.nextCursor ? 'More available: call again with the nextCursor value from the data.' : 'No more pages.');
-  const shortened = fit.cuts.flatMap((c, i) => (c.length ? [{ item: i, cuts: c }] : []));
+  const shortened = summarizeListCuts(fit.cuts);
+  const cutItems = fit.cuts.filter((c) => c.length).length;
   if (shortened.length || omitted > 0) {
     structured.truncated = { ...(omitted > 0 ? { omittedItems: omitted, fitLimit: kept.length } : {}), ...(shortened.length ? { shortened } : {}) };
   }
   if (shortened.length) {
     notes.push(
-      `Long text in ${plural(shortened.length, noun)} was shortened (marked "[cut …]"; listed in truncated.shortened)${getTool ? `: ${getTool} with its id returns it whole` : ''}.`,
+      `Long text in ${plural(cutItems, noun)} was shortened (marked "[cut …]"; listed in truncated.shortened)${getTool ? `: ${getTool} with its id returns it whole` : ''}.`,
     );
   }
   if (facts.foreignDropped) {
@@ -72,7 +75,8 @@ export function listResult(
 
 export function recordResult(org: OrgRef, noun: string, record: object, facts: ResponseFacts, budget = RESULT_BUDGET): ToolOutput {
   const rec = record as Record<string, unknown>;
-  const { value, cuts, stub } = facts.size <= budget ? { value: rec, cuts: [] as Cut[], stub: false } : shrinkRecord(rec, budget);
+  const recordBudget = budget - jsonLength({ organization: org }) - NOTES_ALLOWANCE;
+  const { value, cuts, stub } = facts.size <= recordBudget ? { value: rec, cuts: [] as Cut[], stub: false } : shrinkRecord(rec, recordBudget);
   const structured: Record<string, unknown> = { organization: org, record: value };
   const notes = [`${noun} from the pinned organization.`];
   if (facts.foreignDropped) {
@@ -81,14 +85,49 @@ export function recordResult(org: OrgRef, noun: string, record: object, facts: R
   }
   if (cuts.length || stub) {
     const whole = typeof rec.url === 'string' ? 'open its url in LoopIQ' : 'open it in LoopIQ';
-    structured.truncated = { ...(stub ? { stub: true } : { shortened: cuts }), howToGetWhole: `The record exceeds the ${RESULT_BUDGET}-character result budget; ${whole} to see it whole.` };
+    structured.truncated = { ...(stub ? { stub: true } : { shortened: summarizeCuts(cuts) }), howToGetWhole: `The record exceeds the ${RESULT_BUDGET}-character result budget; ${whole} to see it whole.` };
     notes.push(
       stub
         ? `It is too large to show even shortened: only its identifying fields are given; ${whole} to see it whole.`
-        : `It was shortened to fit the size budget, field by field (${plural(cuts.length, 'field')}; listed in truncated.shortened, marked "[cut …]"); ${whole} to see it whole.`,
+        : `It was shortened to fit the size budget, field by field (${plural(cuts.length, 'value')}; listed in truncated.shortened, marked "[cut …]"); ${whole} to see it whole.`,
     );
   }
   return { summary: notes.join(' '), structured };
+}
+
+/** Room kept in the budget for the notes on what was cut (bounded: see summarizeCuts). */
+const NOTES_ALLOWANCE = 1_200;
+const MAX_LISTED_CUTS = 12;
+
+/**
+ * What was cut, bounded in size: values at the same place in every list item are one entry
+ * (`tasks.*.title`, with how many), and at most MAX_LISTED_CUTS entries are listed.
+ */
+export function summarizeCuts(cuts: Cut[]): Record<string, unknown>[] {
+  const groups = new Map<string, Cut[]>();
+  for (const c of cuts) {
+    const key = `${c.path.replace(/(^|\.)\d+(?=\.|$)/g, '$1*')}|${c.unit}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const out = [...groups.values()].map((g) =>
+    g.length === 1 ? { ...g[0]! } : { path: g[0]!.path.replace(/(^|\.)\d+(?=\.|$)/g, '$1*'), values: g.length, kept: Math.min(...g.map((c) => c.kept)), unit: g[0]!.unit },
+  );
+  return out.length > MAX_LISTED_CUTS ? [...out.slice(0, MAX_LISTED_CUTS), { more: out.length - MAX_LISTED_CUTS }] : out;
+}
+
+/** Per field across the items of a page: which items had it cut. */
+function summarizeListCuts(perItem: Cut[][]): Record<string, unknown>[] {
+  const byPath = new Map<string, number[]>();
+  perItem.forEach((cuts, i) => {
+    for (const c of cuts) {
+      const key = c.path.replace(/(^|\.)\d+(?=\.|$)/g, '$1*');
+      const list = byPath.get(key) ?? [];
+      if (list.at(-1) !== i) list.push(i);
+      byPath.set(key, list);
+    }
+  });
+  const out = [...byPath.entries()].map(([path, items]) => (items.length > 20 ? { path, itemCount: items.length } : { path, items }));
+  return out.length > MAX_LISTED_CUTS ? [...out.slice(0, MAX_LISTED_CUTS), { more: out.length - MAX_LISTED_CUTS }] : out;
 }
 
 // ---------- shrinking ----------
