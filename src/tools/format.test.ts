@@ -75,6 +75,31 @@ describe('list results within the budget', () => {
     expect(r.structured.truncated).toEqual({ shortened: [{ path: '(record)', items: [0] }] });
   });
 
+  it('too many small records: the first ones, nothing shortened', () => {
+    const items = Array.from({ length: 100 }, (_, i) => item(i));
+    const r = listResult(org, 'work item', page(items), facts(page(items)), 'loopiq_get_work_item', 5_000);
+    const k = r.structured.count as number;
+    expect(k).toBeGreaterThan(5);
+    expect(r.structured.truncated).toEqual({ omittedItems: 100 - k, fitLimit: k });
+    expect(r.summary).not.toMatch(/shortened/);
+  });
+
+  it('many different long fields: the list of what was cut stays bounded', () => {
+    const many = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`f${i}`, 'z'.repeat(2_000)]));
+    const items = [item(1, many), item(2, many)];
+    const r = listResult(org, 'work item', page(items), facts(page(items)));
+    const shortened = (r.structured.truncated as { shortened: unknown[] }).shortened;
+    expect(shortened).toHaveLength(13);
+    expect(shortened[0]).toEqual({ path: 'f0', items: [0, 1] });
+    expect(shortened.at(-1)).toEqual({ more: 3 });
+  });
+
+  it('the same field in several list entries of one record is one line of what was cut', () => {
+    const items = [item(1, { labels: ['l'.repeat(3_000), 'm'.repeat(3_000)] })];
+    const r = listResult(org, 'work item', page(items), facts(page(items)), undefined, 4_000);
+    expect(r.structured.truncated).toEqual({ shortened: [{ path: 'labels.*', items: [0] }] });
+  });
+
   it('says how many records of another organization were withheld', () => {
     const p = page([item(1)]);
     const r = listResult(org, 'incident', p, facts(p, 2));
@@ -121,17 +146,18 @@ describe('one record within the budget', () => {
     expect((value as { title: string }).title).toBe('t'.repeat(3_000));
   });
 
-  it('long lists are cut (to as many items as fit) when text alone is not enough', () => {
-    const rec = item(1, { readiness: { blockers: Array.from({ length: 400 }, (_, i) => ({ id: `b${i}`, title: 'blocker' })) } });
+  it('long lists are cut (to as many items as fit) when text alone is not enough; short lists are kept', () => {
+    const rec = item(1, { readiness: { blockers: Array.from({ length: 400 }, (_, i) => ({ id: `b${i}`, title: 'blocker' })), checks: ['a', 'b'] } });
     const { value, cuts, stub } = shrinkRecord(rec, 4_000);
     expect(stub).toBe(false);
     expect(size(value)).toBeLessThanOrEqual(4_000);
     expect(cuts).toEqual([{ path: 'readiness.blockers', kept: expect.any(Number), of: 400, unit: 'items' }]);
+    expect((value as { readiness: { checks: string[] } }).readiness.checks).toEqual(['a', 'b']);
     expect((value as { readiness: { blockers: unknown[] } }).readiness.blockers.length).toBeGreaterThan(10);
   });
 
   it('a record too large even cut becomes a stub, and the note says so', () => {
-    const wide = { ...Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i])), id: 'x' };
+    const wide = { ...Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i])), id: 'x', parts: [1, 2] };
     const r = recordResult(org, 'Release', wide, facts(wide), 3_000);
     expect(r.structured.record).toEqual({ id: 'x' });
     expect(r.structured.truncated).toMatchObject({ stub: true, howToGetWhole: expect.stringMatching(/open it in LoopIQ/) });
@@ -139,11 +165,27 @@ describe('one record within the budget', () => {
   });
 
   it('never cuts inside a surrogate pair', () => {
-    const rec = { id: 'x', text: '😀'.repeat(5_000) };
-    const { value } = shrinkRecord(rec, 1_000);
-    const text = (value as { text: string }).text.replace(/… \[cut \d+ chars\]$/, '');
-    expect(text).toMatch(/^(😀)+$/u);
-    expect(text.length).toBeGreaterThanOrEqual(MIN_KEPT_CHARS - 1);
+    for (const prefix of ['', 'a']) {
+      for (const budget of [1_000, 1_001, 1_002, 1_003]) {
+        const rec = { id: 'x', text: prefix + '😀'.repeat(5_000) };
+        const { value } = shrinkRecord(rec, budget);
+        const text = (value as { text: string }).text.replace(/… \[cut \d+ chars\]$/, '');
+        expect(text.slice(prefix.length)).toMatch(/^(😀)+$/u);
+        expect(text.length).toBeGreaterThanOrEqual(MIN_KEPT_CHARS - 1);
+      }
+    }
+  });
+
+  it('a record within the budget is returned as is by shrinkRecord', () => {
+    const rec = item(1);
+    expect(shrinkRecord(rec, 10_000)).toEqual({ value: rec, cuts: [], stub: false });
+  });
+
+  it('when escapes make even the minimum too large, lists are cut next', () => {
+    const rec = { id: 'x', rows: Array.from({ length: 40 }, () => '\u0001'.repeat(400)) };
+    const { value, cuts } = shrinkRecord(rec, 20_000);
+    expect(size(value)).toBeLessThanOrEqual(20_000);
+    expect(cuts.find((c) => c.unit === 'items')).toMatchObject({ path: 'rows', of: 40 });
   });
 
   it('says how many nested records of another organization were withheld', () => {

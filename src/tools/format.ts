@@ -140,7 +140,7 @@ interface Leaf {
   cost: number;
 }
 
-const jsonLength = (v: unknown) => JSON.stringify(v)?.length ?? 4;
+const jsonLength = (v: unknown) => JSON.stringify(v).length;
 const marker = (cut: number) => `… [cut ${cut} chars]`;
 
 /** Strings longer than `cap` characters, cut there (never inside a surrogate pair). */
@@ -162,8 +162,9 @@ function leaves(value: unknown): { strings: Leaf[]; arrays: Leaf[] } {
     if (typeof v === 'string') strings.push({ path, length: v.length, cost: jsonLength(v) });
     else if (Array.isArray(v)) {
       arrays.push({ path, length: v.length, cost: 0 });
-      v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
-    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
+      // Pushed in reverse, so they come off the stack in document order.
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...path, i] });
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v).reverse()) stack.push({ v: x, path: [...path, k] });
   }
   return { strings, arrays };
 }
@@ -178,7 +179,7 @@ function applyAt(value: unknown, edits: Map<string, (v: unknown) => unknown>, pa
   return v;
 }
 
-const pathText = (p: (string | number)[]) => p.join('.') || '(value)';
+const pathText = (p: (string | number)[]) => p.join('.');
 
 /**
  * The largest cap on string length at which `value` fits `budget`, by the arithmetic of what each
@@ -274,8 +275,8 @@ export function fitList(items: Record<string, unknown>[], budget = RESULT_BUDGET
 // ---------- the fence ----------
 
 /** JSON for inside the fence: `<` escaped so record text cannot close it; still valid JSON. */
-export function fenced(data: unknown): string {
-  const json = (JSON.stringify(data) ?? 'null').replace(/</g, '\\u003c');
+export function fenced(data: Record<string, unknown>): string {
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
   return `<loopiq-data note="${DATA_NOTE}">\n${json}\n</loopiq-data>`;
 }
 
