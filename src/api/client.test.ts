@@ -298,3 +298,12 @@ describe('ApiClient against a hostile API', () => {
     expect((done.data as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual(['t2']);
   });
 });
+
+describe('where a token may go', () => {
+  it.each(['http://127.evil.example', 'http://127.0.0.1.nip.io', 'http://example.com', 'https://user:pw@ai.loopiq.com'])('refuses %s before any request', (url) => {
+    expect(() => new ApiClient({ baseUrl: url, tokens: new StaticTokenSource('env', 'x'), userAgent: () => 't' })).toThrow(LoopIqError);
+  });
+  it.each(['https://ai.loopiq.com', 'http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:2'])('accepts %s', (url) => {
+    expect(new ApiClient({ baseUrl: url, tokens: new StaticTokenSource('env', 'x'), userAgent: () => 't' }).origin).toBe(new URL(url).origin);
+  });
+});

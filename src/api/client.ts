@@ -6,6 +6,7 @@ import { HEADERS, RESPONSE_LIMITS, type Endpoint, type HttpMethod } from './cont
 import { LoopIqError, errorFromProblem } from './errors.js';
 import { jsonShapeProblem, pageProblem, withholdForeign } from './response-guard.js';
 import { log } from '../util/log.js';
+import { secureUrl } from '../util/loopback.js';
 import { addSecret, redactDeep } from '../util/redact.js';
 import { mayHideText } from '../util/untrusted.js';
 
@@ -90,6 +91,8 @@ export class ApiClient {
   readonly origin: string;
 
   constructor(private readonly opts: ApiClientOptions) {
+    // Whatever the settings let through: a token only ever goes over https, or plain http to this machine.
+    secureUrl(opts.baseUrl, 'API URL');
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
     if (opts.dispatcher) this.dispatcher = Promise.resolve(opts.dispatcher);

@@ -18,6 +18,9 @@ describe('untrusted record text', () => {
     expect(mayHideText('{"t":"plain text, émoji ✓"}')).toBe(false);
     expect(mayHideText('{"t":"a\u202Eb"}')).toBe(true);
     expect(mayHideText(JSON.stringify({ t: 'x' }).replace('x', '\\u200b'))).toBe(true);
+    // The short escapes of controls, found by the property below: \f, \b, \r hide C0 characters too.
+    for (const ch of ['\f', '\b', '\r']) expect(mayHideText(JSON.stringify({ t: ch })), JSON.stringify(ch)).toBe(true);
+    expect(mayHideText(JSON.stringify({ t: 'a\nb\tc' }))).toBe(false);
     for (const ch of ['\u3164', '\uFE0F', '\u{E0041}', '\u2028', '\u0085', '\u115F', '\u{1D173}']) expect(mayHideText(`{"t":"${ch}"}`), ch).toBe(true);
   });
 

@@ -6,12 +6,15 @@ const STRIP_SOURCE = `(?![\\n\\t])${HIDDEN_SOURCE}`;
 const strip = () => new RegExp(STRIP_SOURCE, 'gu');
 const STRIP_TEST = new RegExp(STRIP_SOURCE, 'u');
 
+/** JSON escapes that can spell a hidden character: `\u` any of them, `\b`, `\f`, `\r` controls. */
+const HIDING_ESCAPE = /\\[ubfr]/;
+
 /**
- * Cheap pre-check on a raw JSON body: can any string in it carry a hidden character? A `\u`
- * escape can spell any of them, so its presence alone answers yes.
+ * Cheap pre-check on a raw JSON body: can any string in it carry a hidden character? Raw, or
+ * behind an escape (whose presence alone answers yes).
  */
 export function mayHideText(raw: string): boolean {
-  return raw.includes('\\u') || STRIP_TEST.test(raw);
+  return HIDING_ESCAPE.test(raw) || STRIP_TEST.test(raw);
 }
 
 export function sanitizeText(s: string): string {
