@@ -289,3 +289,44 @@ describe('fuzzed record text over all of Unicode', () => {
     await close();
   }, 90_000);
 });
+
+describe('the result budget through the built server (issue 12)', () => {
+  it('one 30,000-character record in a page comes back shortened with the rest; a full page says which limit fits, and that limit works', async () => {
+    const records = Array.from({ length: 100 }, (_, i) =>
+      workItem({ id: `wi_${i}`, key: `H-${i}`, title: `Record ${i}`, description: i === 0 ? 'long '.repeat(6_000) : 'A description of moderate length. '.repeat(8) }),
+    );
+    api.on('GET /api/v1/work-items', (req, res) => {
+      const q = new URL(req.url, 'http://x').searchParams;
+      const start = Number(q.get('cursor') ?? 0);
+      const limit = Number(q.get('limit'));
+      const end = Math.min(records.length, start + limit);
+      json(res, 200, { items: records.slice(start, end), nextCursor: end < records.length ? String(end) : null });
+    });
+    const { env } = serverEnv({ LOOPIQ_LOG_LEVEL: 'warn' });
+    const { client, close } = await connectCli(['serve'], env);
+
+    const small = await call(client, 'loopiq_list_work_items', { limit: 10 });
+    expect(small.structuredContent!.count).toBe(10);
+    expect((small.structuredContent!.items as { description: string }[])[0]!.description).toMatch(/… \[cut \d+ chars\]$/);
+    expect(split(small).ours).toMatch(/loopiq_get_work_item with its id returns it whole/);
+
+    const full = await call(client, 'loopiq_list_work_items', { limit: 100 });
+    const k = full.structuredContent!.count as number;
+    expect(k).toBeGreaterThanOrEqual(1);
+    expect(k).toBeLessThan(100);
+    expect(split(full).ours).toContain(`call again with limit=${k} and the same cursor`);
+    // Following the advice pages through everything, without gaps and without repeats.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 100; pages++) {
+      const r = await call(client, 'loopiq_list_work_items', { limit: k, ...(cursor ? { cursor } : {}) });
+      expect(r.isError, r.content[0]!.text).toBeFalsy();
+      expect((r.structuredContent!.truncated as { omittedItems?: number } | undefined)?.omittedItems).toBeUndefined();
+      seen.push(...(r.structuredContent!.items as { id: string }[]).map((i) => i.id));
+      cursor = (r.structuredContent!.nextCursor as string | null) ?? undefined;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(records.map((r) => r.id));
+    await close();
+  }, 60_000);
+});
