@@ -17,9 +17,10 @@ export function jsonShapeProblem(text: string, limits: { maxDepth: number; maxVa
       else if (c === 34) inString = false;
       continue;
     }
+    // Values ≈ containers + separators: each array element and object member is counted once.
     if (c === 34) {
       inString = true;
-      values++;
+      continue;
     } else if (c === 123 || c === 91) {
       values++;
       if (++depth > limits.maxDepth) return `nests deeper than ${limits.maxDepth} levels`;

@@ -100,6 +100,15 @@ describe('list results within the budget', () => {
     expect(r.structured.truncated).toEqual({ shortened: [{ path: 'labels.*', items: [0] }] });
   });
 
+  it('hidden characters are stripped before measuring: what fits once clean is not cut', () => {
+    const items = [item(1, { description: 'd\u200B'.repeat(5_000) })];
+    const r = listResult(org, 'work item', page(items), facts(page(items)), undefined, 8_000);
+    expect((r.structured.items as { description: string }[])[0]!.description).toBe('d'.repeat(5_000));
+    expect(r.structured.truncated).toBeUndefined();
+    const rec = recordResult(org, 'Work item', items[0]!, facts(items[0]), 8_000);
+    expect((rec.structured.record as { description: string }).description).toBe('d'.repeat(5_000));
+  });
+
   it('says how many records of another organization were withheld', () => {
     const p = page([item(1)]);
     const r = listResult(org, 'incident', p, facts(p, 2));

@@ -1,4 +1,5 @@
 import type { OrgRef } from '../server/org-scope.js';
+import { sanitize } from '../util/untrusted.js';
 import type { ToolOutput } from './define.js';
 
 /** Size budget of one tool result's data, in characters of JSON. */
@@ -43,7 +44,8 @@ export function listResult(
   getTool?: string,
   budget = RESULT_BUDGET,
 ): ToolOutput {
-  const items = page.items as Record<string, unknown>[];
+  // Hidden characters go before measuring: what is measured is what the model gets.
+  const items = sanitize(page.items) as Record<string, unknown>[];
   // The records get the budget minus what surrounds them (org, paging, notes on what was cut).
   const itemsBudget = budget - jsonLength({ organization: org, count: 100, nextCursor: page.nextCursor }) - NOTES_ALLOWANCE;
   const fit = facts.size <= itemsBudget ? { items, cuts: [] as Cut[][] } : fitList(items, itemsBudget);
@@ -74,7 +76,7 @@ export function listResult(
 }
 
 export function recordResult(org: OrgRef, noun: string, record: object, facts: ResponseFacts, budget = RESULT_BUDGET): ToolOutput {
-  const rec = record as Record<string, unknown>;
+  const rec = sanitize(record) as Record<string, unknown>;
   const recordBudget = budget - jsonLength({ organization: org }) - NOTES_ALLOWANCE;
   const { value, cuts, stub } = facts.size <= recordBudget ? { value: rec, cuts: [] as Cut[], stub: false } : shrinkRecord(rec, recordBudget);
   const structured: Record<string, unknown> = { organization: org, record: value };
