@@ -219,7 +219,7 @@ describe('ApiClient against a hostile API', () => {
     expect((await fail(big.call(api.listWorkItems({}), { org: 'org_h' }))).message).toMatch(/larger than the 4 MiB cap/);
   });
 
-  it('one deadline per attempt covers the body: a drip ends there, each attempt, and the call says so', async () => {
+  it('one deadline per attempt covers the body: a drip ends there, is not retried (it would only wait longer), and the call says so', async () => {
     const c = await client({ timeoutMs: 300 });
     h.on('GET /api/v1/evidence', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -229,14 +229,22 @@ describe('ApiClient against a hostile API', () => {
     });
     const e = await fail(c.call(api.listEvidence({}), { org: 'org_h' }));
     expect(e.code).toBe('timeout');
-    expect(e.message).toBe('LoopIQ did not send its whole answer to GET /api/v1/evidence within 300 ms.');
+    expect(e.message).toBe('LoopIQ began answering GET /api/v1/evidence but did not send its whole answer within 300 ms.');
+    expect(h.requests).toHaveLength(1);
+  });
+
+  it('a server that does not answer at all is tried again, each attempt within the deadline', async () => {
+    const c = await client({ timeoutMs: 200 });
+    h.on('GET /api/v1/evidence', () => {}); // headers never come
+    const e = await fail(c.call(api.listEvidence({}), { org: 'org_h' }));
+    expect(e.message).toBe('LoopIQ did not answer GET /api/v1/evidence within 200 ms.');
     expect(h.requests).toHaveLength(3);
   });
 
   it('takes the per-attempt deadline from LOOPIQ_REQUEST_TIMEOUT_MS, and ignores a malformed one', async () => {
     const c = await client({ env: { LOOPIQ_REQUEST_TIMEOUT_MS: '250' }, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
     h.on('GET /api/v1/me', () => {}); // never answers
-    expect((await fail(c.call(api.me()))).message).toMatch(/within 250 ms/);
+    expect((await fail(c.call(api.me()))).message).toBe('LoopIQ did not answer GET /api/v1/me within 250 ms.');
     const d = new ApiClient({ baseUrl: h.url, tokens: new StaticTokenSource('env', 'x'), userAgent: () => 't', env: { LOOPIQ_REQUEST_TIMEOUT_MS: 'soon' } });
     expect((d as unknown as { timeoutMs: number }).timeoutMs).toBe(30_000);
   });

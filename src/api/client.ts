@@ -173,8 +173,10 @@ export class ApiClient {
         const e = this.transportError(err, method, url, requestId, signal);
         e.extra.requestId ??= requestId;
         const delay = this.delay(attempt, undefined);
-        // Only what may pass: a refused (too large, malformed) body would be refused again.
-        if ((e.code === 'network' || e.code === 'timeout') && mayRetry(attempt, delay)) {
+        // Only what may pass: a refused (too large, malformed) body would be refused again, and a
+        // server that answers but too slowly (a drip) would only make the wait longer.
+        const transient = e.code === 'network' || (e.code === 'timeout' && !(err instanceof DeadlineError && err.answering));
+        if (transient && mayRetry(attempt, delay)) {
           options.onRetry?.(e.code, attempt);
           await sleep(delay, signal);
           continue;
@@ -238,13 +240,15 @@ export class ApiClient {
     const cancel = () => attempt.abort(signal?.reason);
     signal?.addEventListener('abort', cancel, { once: true });
     let text: string;
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Awaited<ReturnType<typeof request>> | undefined;
     try {
       if (signal?.aborted) cancel();
       res = await request(url, { method, headers, body, dispatcher, signal: attempt.signal });
       text = await this.readCapped(res, method, url);
     } catch (err) {
-      throw attempt.signal.reason instanceof DeadlineError ? attempt.signal.reason : err;
+      const reason: unknown = attempt.signal.reason;
+      if (reason instanceof DeadlineError) reason.answering = res !== undefined;
+      throw reason instanceof DeadlineError ? reason : err;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', cancel);
@@ -306,7 +310,9 @@ export class ApiClient {
     if (err instanceof DeadlineError) {
       return new LoopIqError(
         'timeout',
-        `LoopIQ did not send its whole answer to ${method} ${url.pathname} within ${formatMs(err.ms)}.`,
+        err.answering
+          ? `LoopIQ began answering ${method} ${url.pathname} but did not send its whole answer within ${formatMs(err.ms)}.`
+          : `LoopIQ did not answer ${method} ${url.pathname} within ${formatMs(err.ms)}.`,
         'Try again; if it persists, run `loopiq-mcp doctor`.',
         { requestId },
       );
@@ -352,6 +358,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 class DeadlineError extends Error {
   override readonly name = 'DeadlineError';
+  /** The headers had arrived: the server is answering, only too slowly. */
+  answering = false;
   constructor(readonly ms: number) {
     super(`no complete answer within ${ms} ms`);
   }
