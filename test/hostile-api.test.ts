@@ -260,7 +260,9 @@ describe('fuzzed record text over all of Unicode', () => {
   const hidden = new RegExp(`(?![\\n\\t])${HIDDEN_SOURCE}`, 'u');
   it('nothing invisible survives, nothing escapes the fence, our words stay ours', async () => {
     let current: Record<string, unknown> = workItem();
+    let problem: Record<string, unknown> = {};
     api.on('GET /api/v1/work-items/wi_fuzz', (_req, res) => json(res, 200, current));
+    api.on('GET /api/v1/incidents/inc_fuzz', (_req, res) => json(res, 422, problem, 'application/problem+json'));
     const { env } = serverEnv({ LOOPIQ_LOG_LEVEL: 'warn' });
     const { client, close } = await connectCli(['serve'], env);
     const text = fc.string({ unit: 'binary', maxLength: 60 });
@@ -283,6 +285,15 @@ describe('fuzzed record text over all of Unicode', () => {
           else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (walk(k), walk(x));
         };
         walk(r.structuredContent);
+
+        // The same text as an error's detail, title, code and field errors: still only inside the fence.
+        problem = { type: title, title, status: 422, detail: description, code: key, requestId: title, errors: [{ path: key, message: description }] };
+        const e = await call(client, 'loopiq_get_incident', { id: 'inc_fuzz' });
+        expect(e.isError).toBe(true);
+        const fe = split(e);
+        expect(fe.ours).toBe('LoopIQ answered 422 validation_failed.\nFix the fields listed above and try again.');
+        expect(hidden.test(e.content[0]!.text)).toBe(false);
+        walk(e.structuredContent);
       }),
       { numRuns: 150, seed: 20261126 },
     );
