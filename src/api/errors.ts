@@ -6,7 +6,6 @@ export interface ApiSaid {
   code?: string;
   title?: string;
   detail?: string;
-  requestId?: string;
 }
 
 export interface ErrorExtra {
@@ -124,7 +123,8 @@ export function errorFromProblem(status: number, body: unknown, requestId: strin
   }
   const said: ApiSaid | undefined = parsed.success
     ? Object.fromEntries(
-        Object.entries({ code: known ? undefined : parsed.data.code, title: parsed.data.title, detail: parsed.data.detail, requestId: parsed.data.requestId }).filter(
+        // (Its requestId, when given, is the error's requestId.)
+        Object.entries({ code: known ? undefined : parsed.data.code, title: parsed.data.title, detail: parsed.data.detail }).filter(
           ([, v]) => v !== undefined && v !== '',
         ),
       )
