@@ -57,7 +57,9 @@ describe('stdin abuse', () => {
     const lines = out.trim().split('\n');
     for (const l of lines) expect(JSON.parse(l).jsonrpc).toBe('2.0');
     const byId = new Map(lines.map((l) => JSON.parse(l)).map((m) => [m.id, m]));
-    expect(byId.get(null)?.error.message).toMatch(/too large/);
+    const unidentified = lines.map((l) => JSON.parse(l)).filter((m) => m.id === null);
+    expect(unidentified.map((m) => m.error.code).sort()).toEqual([-32700, -32700, -32600].sort()); // garbage, invalid UTF-8, 10 MB
+    expect(unidentified.some((m) => /too large/.test(m.error.message))).toBe(true);
     expect(byId.get(3)?.error.code).toBe(-32601);
     expect(byId.get(5)?.result.structuredContent.record.id).toBe('rel_acme_1');
   });

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { TokenSource } from '../auth/token-source.js';
-import { HEADERS, type Endpoint, type HttpMethod } from './contract.js';
+import { HEADERS, RESPONSE_LIMITS, type Endpoint, type HttpMethod } from './contract.js';
 import { LoopIqError, errorFromProblem } from './errors.js';
+import { jsonShapeProblem, pageProblem, withholdForeign } from './response-guard.js';
 import { log } from '../util/log.js';
+import { secureUrl } from '../util/loopback.js';
+import { addSecret, redactDeep } from '../util/redact.js';
 import { mayHideText } from '../util/untrusted.js';
 
 export interface ApiClientOptions {
@@ -14,8 +17,13 @@ export interface ApiClientOptions {
   userAgent: () => string;
   /** Refuse every non-GET at the HTTP layer. */
   readOnly?: boolean;
-  /** Per attempt: connect, headers and body timeouts of the connection pool. */
+  /**
+   * Per attempt: one deadline for connect, headers and the whole body (a body that drips slowly
+   * ends there). Default 30 s, or LOOPIQ_REQUEST_TIMEOUT_MS from `env` (for tests and slow links).
+   */
   timeoutMs?: number;
+  /** Bytes of response body accepted; default RESPONSE_LIMITS.maxBytes. */
+  maxResponseBytes?: number;
   /** For the whole call: no retry starts that would end after it. */
   deadlineMs?: number;
   retry?: RetryPolicy;
@@ -47,7 +55,7 @@ export interface CallResult<T> {
   data: T;
   requestId: string;
   status: number;
-  /** Records dropped because their organizationId was not the pinned org. */
+  /** Records withheld (at any depth) because their organizationId was not the pinned org. */
   foreignDropped: number;
   /** Size of the response body, in characters. */
   size: number;
@@ -77,14 +85,27 @@ export async function createDispatcher(env: NodeJS.ProcessEnv = process.env, tim
 export class ApiClient {
   private dispatcher?: Promise<Dispatcher>;
   private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
   readonly baseUrl: string;
   readonly origin: string;
 
   constructor(private readonly opts: ApiClientOptions) {
+    // Whatever the settings let through: a token only ever goes over https, or plain http to this machine.
+    secureUrl(opts.baseUrl, 'API URL');
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
     if (opts.dispatcher) this.dispatcher = Promise.resolve(opts.dispatcher);
     this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.timeoutMs = opts.timeoutMs ?? positiveInt(opts.env?.LOOPIQ_REQUEST_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS;
+    this.maxBytes = opts.maxResponseBytes ?? RESPONSE_LIMITS.maxBytes;
+  }
+
+  /** Every token this client sends is a secret no output may carry. */
+  private async token(reload: boolean): Promise<string | undefined> {
+    const t = reload ? await this.opts.tokens.reload() : await this.opts.tokens.get();
+    addSecret(t);
+    return t;
   }
 
   async call<R extends z.ZodType>(endpoint: Endpoint<R>, options: CallOptions = {}): Promise<z.infer<R>> {
@@ -113,7 +134,7 @@ export class ApiClient {
     const retryable = method === 'GET' || options.idempotencyKey !== undefined || options.dryRun === true;
     const body = endpoint.body === undefined ? undefined : JSON.stringify(endpoint.body);
 
-    const deadline = Date.now() + (this.opts.deadlineMs ?? 60_000);
+    const deadline = Date.now() + (this.opts.deadlineMs ?? Math.max(60_000, this.timeoutMs));
     return this.attempts(endpoint, options, { method, url, body, requestId, traceparent, retryable, deadline });
   }
 
@@ -126,7 +147,7 @@ export class ApiClient {
     const signal = options.signal;
     /** Another attempt only if its backoff still ends before the call's deadline. */
     const mayRetry = (attempt: number, delayMs: number) => retryable && attempt < this.retry.attempts && Date.now() + delayMs < deadline;
-    let token = await this.opts.tokens.get();
+    let token = (await this.token(false))!;
     let reloaded = false;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = {
@@ -145,11 +166,17 @@ export class ApiClient {
       let text = '';
       let retryAfter: number | undefined;
       try {
-        ({ status, parsed, retryAfter, text } = await this.send(method, url, headers, body, signal));
+        // No attempt outlives the call's deadline (a takeover of an approved write waits that out).
+        const attemptMs = Math.max(1, Math.min(this.timeoutMs, deadline - Date.now()));
+        ({ status, parsed, retryAfter, text } = await this.send(method, url, headers, body, signal, attemptMs));
       } catch (err) {
         const e = this.transportError(err, method, url, requestId, signal);
+        e.extra.requestId ??= requestId;
         const delay = this.delay(attempt, undefined);
-        if (e.code !== 'aborted' && mayRetry(attempt, delay)) {
+        // Only what may pass: a refused (too large, malformed) body would be refused again, and a
+        // server that answers but too slowly (a drip) would only make the wait longer.
+        const transient = e.code === 'network' || (e.code === 'timeout' && !(err instanceof DeadlineError && err.answering));
+        if (transient && mayRetry(attempt, delay)) {
           options.onRetry?.(e.code, attempt);
           await sleep(delay, signal);
           continue;
@@ -159,7 +186,7 @@ export class ApiClient {
 
       if (status === 401 && !reloaded) {
         reloaded = true;
-        const fresh = await this.opts.tokens.reload();
+        const fresh = await this.token(true);
         if (fresh && fresh !== token) {
           token = fresh;
           attempt--;
@@ -175,11 +202,18 @@ export class ApiClient {
         }
         const error = errorFromProblem(status, parsed, requestId, retryAfter);
         if (status === 401 && this.opts.tokens.kind === 'env') {
-          throw new LoopIqError(error.code, error.message, 'LOOPIQ_TOKEN was rejected: set a valid token, or unset it to use the keychain (`loopiq-mcp login`).', error.extra);
+          throw new LoopIqError(
+            error.code,
+            error.message,
+            'LOOPIQ_TOKEN was rejected: set a valid token, or unset it to use the keychain (`loopiq-mcp login`).',
+            error.extra,
+          ).withOwnMessage(error.ownMessage);
         }
         throw error;
       }
       const schema = options.response ?? endpoint.response;
+      const tooLong = pageProblem(parsed);
+      if (tooLong) throw refused(method, endpoint.path, tooLong, status, requestId);
       const result = schema.safeParse(parsed);
       if (!result.success) {
         const issue = result.error.issues[0];
@@ -191,17 +225,34 @@ export class ApiClient {
           { status, requestId },
         );
       }
-      const { data, foreignDropped } = endpoint.orgScoped && !options.dryRun ? pinToOrg(result.data, options.org!, requestId) : { data: result.data, foreignDropped: 0 };
-      return { data: data as z.infer<R>, requestId, status, foreignDropped, size: text.length, mayHideText: mayHideText(text) };
+      // Reads, write results and dry-run previews alike: nothing of another org leaves the client.
+      const foreignDropped = endpoint.orgScoped ? pinToOrg(result.data, options.org!, requestId) : 0;
+      return { data: result.data as z.infer<R>, requestId, status, foreignDropped, size: text.length, mayHideText: mayHideText(text) };
     }
   }
 
-  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined) {
-    // Per-attempt limits are the dispatcher's connect/headers/body timeouts; `signal` is the MCP
-    // client's cancellation. (No AbortController of our own per call: on Node 20 they are costly.)
-    const [{ request }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env, this.opts.timeoutMs))]);
-    const res = await request(url, { method, headers, body, dispatcher, ...(signal ? { signal } : {}) });
-    const text = await res.body.text();
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number) {
+    const [{ request }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env, this.timeoutMs))]);
+    // One deadline per attempt over connect, headers and the whole body (undici's own timeouts
+    // are idle times: a body dripping a byte a second would never trip them).
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(new DeadlineError(timeoutMs)), timeoutMs);
+    const cancel = () => attempt.abort(signal?.reason);
+    signal?.addEventListener('abort', cancel, { once: true });
+    let text: string;
+    let res: Awaited<ReturnType<typeof request>> | undefined;
+    try {
+      if (signal?.aborted) cancel();
+      res = await request(url, { method, headers, body, dispatcher, signal: attempt.signal });
+      text = await this.readCapped(res, method, url);
+    } catch (err) {
+      const reason: unknown = attempt.signal.reason;
+      if (reason instanceof DeadlineError) reason.answering = res !== undefined;
+      throw reason instanceof DeadlineError ? reason : err;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
+    }
     // undici frees the socket one tick after the body ends; yielding here lets the next request
     // (e.g. the record after /me) reuse this keep-alive connection instead of opening another.
     await new Promise<void>((r) => setImmediate(r));
@@ -210,8 +261,11 @@ export class ApiClient {
     const retryAfter = retryAfterRaw !== undefined && /^\d+$/.test(retryAfterRaw) ? Number(retryAfterRaw) : undefined;
     let parsed: unknown = undefined;
     if (text.length > 0) {
+      const shape = jsonShapeProblem(text);
+      if (shape) throw refused(method, url.pathname, shape, res.statusCode);
       try {
-        parsed = JSON.parse(text);
+        // Redacted at the source: a body echoing our token gives nothing back to anyone.
+        parsed = redactDeep(JSON.parse(text));
       } catch {
         if (res.statusCode < 400) {
           throw new LoopIqError(
@@ -226,10 +280,43 @@ export class ApiClient {
     return { status: res.statusCode, parsed, retryAfter, text };
   }
 
+  /** The body, streamed and refused past the cap: never buffered whole when it is too large. */
+  private async readCapped(res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> & { destroy(): void } }, method: string, url: URL): Promise<string> {
+    const tooLarge = () => {
+      res.body.destroy();
+      return new LoopIqError(
+        'response_too_large',
+        `LoopIQ's response to ${method} ${url.pathname} is larger than the ${formatBytes(this.maxBytes)} cap; it was refused unread.`,
+        'Ask for less: a smaller limit, narrower filters, or one record by id.',
+        { status: res.statusCode },
+      );
+    };
+    const declared = Number(res.headers['content-length']);
+    if (declared > this.maxBytes) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res.body) {
+      bytes += chunk.length;
+      if (bytes > this.maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
+  }
+
   private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined): LoopIqError {
     if (err instanceof LoopIqError) return err;
     if (signal?.aborted) return new LoopIqError('aborted', `${method} ${url.pathname} was cancelled.`, '', { requestId });
     const e = err as { name?: string; code?: string; message?: string };
+    if (err instanceof DeadlineError) {
+      return new LoopIqError(
+        'timeout',
+        err.answering
+          ? `LoopIQ began answering ${method} ${url.pathname} but did not send its whole answer within ${formatMs(err.ms)}.`
+          : `LoopIQ did not answer ${method} ${url.pathname} within ${formatMs(err.ms)}.`,
+        'Try again; if it persists, run `loopiq-mcp doctor`.',
+        { requestId },
+      );
+    }
     if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new LoopIqError('timeout', `LoopIQ did not answer ${method} ${url.pathname} in time.`, 'Try again; if it persists, run `loopiq-mcp doctor`.', { requestId });
     }
@@ -269,20 +356,41 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/**
- * Invariant 3: a record whose organizationId is not the pinned org never leaves the client.
- * Pages drop foreign items (and count them); a single foreign record is an error.
- */
-function pinToOrg(data: unknown, org: string, requestId: string): { data: unknown; foreignDropped: number } {
-  if (data && typeof data === 'object' && Array.isArray((data as { items?: unknown }).items)) {
-    const page = data as { items: { organizationId?: string }[] };
-    const items = page.items.filter((i) => i.organizationId === org);
-    const dropped = page.items.length - items.length;
-    if (dropped) log.warn(`withheld ${dropped} record(s) not belonging to ${org} (request ${requestId})`);
-    return { data: { ...page, items }, foreignDropped: dropped };
+class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
+  /** The headers had arrived: the server is answering, only too slowly. */
+  answering = false;
+  constructor(readonly ms: number) {
+    super(`no complete answer within ${ms} ms`);
   }
-  const owner = (data as { organizationId?: string } | null)?.organizationId;
-  if (owner !== undefined && owner !== org) {
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function positiveInt(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+const formatBytes = (n: number) => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`);
+const formatMs = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
+function refused(method: string, path: string, why: string, status: number, requestId?: string): LoopIqError {
+  return new LoopIqError(
+    'bad_response',
+    `LoopIQ's response to ${method} ${path} ${why}; it was refused unread.`,
+    'This is not a response LoopIQ should send; try again, and report it to LoopIQ with the request id if it persists.',
+    { status, ...(requestId ? { requestId } : {}) },
+  );
+}
+
+/**
+ * Invariant 3: a record whose organizationId is not the pinned org never leaves the client, at
+ * any depth (see withholdForeign); a foreign record at the top is an error.
+ */
+function pinToOrg(data: unknown, org: string, requestId: string): number {
+  const { withheld, foreignRoot } = withholdForeign(data, org);
+  if (foreignRoot) {
     throw new LoopIqError(
       'foreign_record',
       'LoopIQ returned a record from another organization; it was withheld.',
@@ -290,5 +398,6 @@ function pinToOrg(data: unknown, org: string, requestId: string): { data: unknow
       { requestId },
     );
   }
-  return { data, foreignDropped: 0 };
+  if (withheld) log.warn(`withheld ${withheld} record(s) not belonging to ${org} (request ${requestId})`);
+  return withheld;
 }

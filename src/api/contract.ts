@@ -222,9 +222,24 @@ export const Comment = z.object({
   createdAt: isoDate,
 });
 
+/**
+ * What a response may be before it is parsed and validated: a hostile or broken API must not be
+ * able to make this process spend unbounded memory or time (invariant 9).
+ */
+export const RESPONSE_LIMITS = {
+  /** Bytes of body; past this the body is refused unread (streamed, aborted). */
+  maxBytes: 4 * 1024 * 1024,
+  /** Nesting of objects/arrays (no contract record nests deeper than ~6). */
+  maxDepth: 64,
+  /** JSON values in one response (100 full records are a few thousand). */
+  maxValues: 200_000,
+  /** `?limit=1..100`: a page never holds more. */
+  maxPageItems: 100,
+} as const;
+
 /** A page of records: `?limit=1..100&cursor=<opaque>` → `{items, nextCursor}`. */
 export function page<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+  return z.object({ items: z.array(item).max(RESPONSE_LIMITS.maxPageItems), nextCursor: z.string().nullable() });
 }
 export interface Page<T> {
   items: T[];

@@ -1,4 +1,3 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ApiClient } from '../api/client.js';
 import { closeDialogs } from '../gate/channels/dialog.js';
 import { WriteGate } from '../gate/gate.js';
@@ -8,8 +7,7 @@ import { resolveSettings, type GlobalFlags } from '../config/settings.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
 import { OrgScope } from '../server/org-scope.js';
-import { createMcpServer } from '../server/server.js';
-import { guardStdin } from '../server/stdin-guard.js';
+import { createMcpServer, serveStdio } from '../server/server.js';
 import { selectTools, type ToolFilter } from '../tools/index.js';
 import { log, routeConsoleToStderr } from '../util/log.js';
 import { userAgent } from '../util/user-agent.js';
@@ -90,8 +88,6 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
 
-  const transport = new StdioServerTransport(guardStdin(process.stdin, (line) => process.stdout.write(line)), process.stdout);
-  transport.onerror = (err) => log.warn(`ignored malformed input on stdin: ${err.message}`);
-  await server.connect(transport);
+  await serveStdio(server, tools);
   log.debug(`serving ${tools.length} tools for ${settings.apiUrl}${settings.readOnly ? ' (read-only)' : ''}`);
 }

@@ -66,6 +66,8 @@ const FALSE = new Set(['', '0', 'false', 'no', 'off']);
 export async function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, options: ResolveOptions = {}): Promise<Settings> {
   // Everything that needs no file is validated first, so a typo is reported before anything else.
   const logLevel = parseLogLevel(env.LOOPIQ_LOG_LEVEL);
+  // Read by the API client itself; validated here so a typo refuses to start instead of being ignored.
+  parseSeconds('LOOPIQ_REQUEST_TIMEOUT_MS', env.LOOPIQ_REQUEST_TIMEOUT_MS === undefined ? undefined : String(Number(env.LOOPIQ_REQUEST_TIMEOUT_MS) / 1000), 30, 600);
   const readOnlyEnv = parseBool('LOOPIQ_READ_ONLY', env.LOOPIQ_READ_ONLY);
   const confirm = {
     ...(flags.confirm !== undefined

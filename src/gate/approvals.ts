@@ -202,7 +202,7 @@ export class Approvals {
       if (Date.parse(a.expiresAt) <= now && a.status !== 'executing') throw new Refusal('the approval expired (15 minutes); propose the write again.');
       if (a.apiOrigin !== ctx.apiOrigin) throw new Refusal(`the approval was made for another LoopIQ API (${a.apiOrigin}).`);
       if (a.org.id !== ctx.currentOrg.id || a.org.id !== ctx.callOrg.id) {
-        throw new Refusal(`the selected organization changed since the approval (${a.org.id} → ${ctx.currentOrg.id}); the approval is void.`);
+        throw new Refusal('the selected organization changed since the approval; the approval is void (propose the write again).');
       }
       if (requestDigest({ org: a.org.id, ...a.request }) !== a.digest) throw new Refusal('the stored request does not match what was approved.');
       return {

@@ -77,7 +77,8 @@ export class WriteGate {
     try {
       exact = exactRequest(proposal.endpoint, call.org.id);
     } catch (err) {
-      return this.result(call.org, 'approval_invalid', `Nothing was written: ${toLoopIqError(err).describe()}`, {});
+      const e = toLoopIqError(err).forModel();
+      return this.result(call.org, 'approval_invalid', `Nothing was written: ${e.text}`, { error: e.data });
     }
     const digest = digestOf(exact);
     const base: Base = { org: call.org, tool: call.tool, digest, requestId: call.requestId };
@@ -90,7 +91,8 @@ export class WriteGate {
     } catch (err) {
       const e = toLoopIqError(err);
       await this.auditQuietly(base, { channel: null, outcome: 'preview_failed', httpStatus: e.extra.status ?? null, detail: e.code });
-      return this.result(call.org, 'preview_failed', `Nothing was written: LoopIQ refused the preview.\n${e.describe()}`, {});
+      const said = e.forModel();
+      return this.result(call.org, 'preview_failed', `Nothing was written: LoopIQ refused the preview.\n${said.text}`, { error: said.data });
     }
 
     let record: ApprovalRecord;
@@ -229,7 +231,8 @@ export class WriteGate {
       const again = retryable
         ? ` LoopIQ's answer was lost, so the write may or may not have happened. The approval is still valid: calling loopiq_execute_approved_action with "${a.id}" is safe (same Idempotency-Key; it cannot write twice).`
         : '';
-      return this.result(a.org, 'api_error', `The approved write did not complete.\n${e.describe()}${again}`, { channel, approvalId: a.id });
+      const said = e.forModel();
+      return this.result(a.org, 'api_error', `The approved write did not complete.\n${said.text}${again}`, { channel, approvalId: a.id, error: said.data });
     }
     const ids = resultIds(res.data);
     await this.deps.approvals.finish(a.id, { executed: { httpStatus: res.status, ids } }).catch(() => {});
@@ -244,6 +247,7 @@ export class WriteGate {
       approvalId: a.id,
       ids,
       result: sanitize(res.data as Record<string, unknown>),
+      ...(res.foreignDropped ? { withheldForeign: res.foreignDropped } : {}),
     });
   }
 
@@ -273,8 +277,8 @@ export class WriteGate {
       return this.result(org, 'api_error', `Nothing was written: ${err.message}`, {});
     }
     if (err instanceof ForgedApproval || err instanceof Refusal) return this.result(org, 'approval_invalid', `Nothing was written: ${err.message}`, {});
-    const e = toLoopIqError(err);
-    return this.result(org, 'api_error', `Nothing was written: ${e.describe()}`, {});
+    const e = toLoopIqError(err).forModel();
+    return this.result(org, 'api_error', `Nothing was written: ${e.text}`, { error: e.data });
   }
 
   private result(org: OrgRef, outcome: Outcome, summary: string, extra: Record<string, unknown>): ToolOutput {

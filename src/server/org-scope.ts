@@ -1,6 +1,7 @@
 import type { ApiClient } from '../api/client.js';
 import { api, type Me, type Organization } from '../api/contract.js';
 import { LoopIqError } from '../api/errors.js';
+import { sanitizeText } from '../util/untrusted.js';
 import type { Settings } from '../config/settings.js';
 
 export type OrgSelection = { value: string; source: 'flag' | 'env' | 'config' };
@@ -65,6 +66,10 @@ export class OrgScope {
         'organization_unknown',
         `The selected organization "${selection.value}" (from ${describeSource(selection.source)}) is not one of yours.`,
         `Your organizations: ${listOrgs(me.organizations)}. Run \`loopiq-mcp use-org <id|slug>\`${selection.source === 'config' ? '' : ' or fix ' + describeSource(selection.source)}.`,
+        { data: { organizations: orgChoices(me.organizations) } },
+      ).withOwnMessage(
+        `The selected organization ${JSON.stringify(sanitizeText(selection.value))} (from ${describeSource(selection.source)}) is not one of yours.`,
+        `Your organizations are listed in the data. Run \`loopiq-mcp use-org <id|slug>\`${selection.source === 'config' ? '' : ' or fix ' + describeSource(selection.source)}.`,
       );
     }
     if (!org.mcpEnabled) {
@@ -72,7 +77,8 @@ export class OrgScope {
         'mcp_disabled',
         `MCP access is disabled for organization ${org.name} (${org.id}).`,
         'An organization admin can enable it in LoopIQ settings, or select another organization with `loopiq-mcp use-org`.',
-      );
+        { data: { organization: { id: org.id, slug: org.slug, name: org.name } } },
+      ).withOwnMessage('MCP access is disabled for the selected organization (named in the data).');
     }
     return { id: org.id, slug: org.slug, name: org.name };
   }
@@ -102,8 +108,11 @@ function onlyOrg(me: Me): OrgRef {
     'no_organization',
     `No organization is selected, and you belong to ${me.organizations.length}: ${listOrgs(me.organizations)}.`,
     'Ask the user which one to use; they select it in a terminal with `loopiq-mcp use-org <id|slug>` (or LOOPIQ_ORG / --org in the client config). The model cannot choose it.',
-  );
+    { data: { organizations: orgChoices(me.organizations) } },
+  ).withOwnMessage(`No organization is selected, and you belong to ${me.organizations.length} (listed in the data).`);
 }
+
+const orgChoices = (orgs: Organization[]) => orgs.map((o) => ({ id: o.id, slug: o.slug, name: o.name }));
 
 function describeSource(source: 'flag' | 'env' | 'config'): string {
   return source === 'flag' ? '--org' : source === 'env' ? 'LOOPIQ_ORG' : 'the config file';

@@ -23,6 +23,8 @@ function listTool<F extends z.ZodRawShape>(spec: {
   noun: string;
   filters: F;
   endpoint: (q: Query) => ReadEndpoint<z.ZodType>;
+  /** The tool that returns one of these records whole (named when long text was shortened). */
+  getTool?: string;
   toQuery?: (args: z.infer<z.ZodObject<F>>) => Query;
 }): ToolDef {
   return defineTool({
@@ -37,7 +39,7 @@ function listTool<F extends z.ZodRawShape>(spec: {
       const { limit, cursor, ...filters } = args as { limit: number; cursor?: string } & Record<string, unknown>;
       const query: Query = { ...(spec.toQuery ? spec.toQuery(filters as z.infer<z.ZodObject<F>>) : (filters as Query)), limit, cursor };
       const res = await ctx.api.callWithMeta(spec.endpoint(query), ctx.call);
-      return listResult(ctx.org, spec.noun, res.data as { items: object[]; nextCursor: string | null }, res);
+      return listResult(ctx.org, spec.noun, res.data as { items: object[]; nextCursor: string | null }, res, spec.getTool);
     },
   });
 }
@@ -71,7 +73,7 @@ export const whoami = defineTool({
     const structured: Record<string, unknown> = { user: me.user, tokenExpiresAt: me.token.expiresAt, organization: ctx.org ?? null };
     if (!ctx.org) structured.organizationProblem = 'No usable organization is selected; see loopiq_list_organizations.';
     return {
-      summary: `${me.user.name} <${me.user.email}>; organization: ${ctx.org ? `${ctx.org.name} (${ctx.org.id})` : 'none selected'}.`,
+      summary: `The signed-in LoopIQ user${ctx.org ? ' and the organization this server is pinned to' : '; no usable organization is selected'}.`,
       structured,
     };
   },
@@ -89,7 +91,7 @@ export const listOrganizations = defineTool({
     const me = await ctx.whoami();
     const organizations = me.organizations.map((o) => ({ ...o, selected: o.id === ctx.org?.id }));
     return {
-      summary: `${organizations.length} organization(s); pinned: ${ctx.org ? `${ctx.org.name} (${ctx.org.id})` : 'none (the user runs `loopiq-mcp use-org <id|slug>`)'}.`,
+      summary: `${organizations.length} organization(s); ${ctx.org ? 'the pinned one is marked "selected": true' : 'none is pinned (the user runs `loopiq-mcp use-org <id|slug>`)'}.`,
       structured: { organizations, organization: ctx.org ?? null },
     };
   },
@@ -113,6 +115,7 @@ export const listWorkItems = listTool({
   title: 'List work items',
   description: 'Stories, tasks, bugs and issues, filtered by status, type, assignee, release or text.',
   noun: 'work item',
+  getTool: 'loopiq_get_work_item',
   filters: {
     status: z.enum(WORK_ITEM_STATUSES).optional(),
     type: z.enum(WORK_ITEM_TYPES).optional(),
@@ -137,6 +140,7 @@ export const listReleases = listTool({
   title: 'List releases',
   description: 'Releases with their readiness state.',
   noun: 'release',
+  getTool: 'loopiq_get_release',
   filters: { status: z.enum(RELEASE_STATUSES).optional() },
   endpoint: api.listReleases,
 });
@@ -183,6 +187,7 @@ export const listIncidents = listTool({
   title: 'List incidents',
   description: 'Incidents, filtered by status or severity.',
   noun: 'incident',
+  getTool: 'loopiq_get_incident',
   filters: { status: z.enum(INCIDENT_STATUSES).optional(), severity: z.enum(INCIDENT_SEVERITIES).optional() },
   endpoint: api.listIncidents,
 });
@@ -200,6 +205,7 @@ export const listServiceRequests = listTool({
   title: 'List service requests',
   description: 'Service requests, filtered by status.',
   noun: 'service request',
+  getTool: 'loopiq_get_service_request',
   filters: { status: z.string().max(64).optional() },
   endpoint: api.listServiceRequests,
 });

@@ -1,4 +1,6 @@
-/** Logs go to stderr only: stdout belongs to JSON-RPC (invariant 1). */
+/** Logs go to stderr only: stdout belongs to JSON-RPC (invariant 1). No known secret is ever written (invariant 2). */
+import { redact } from './redact.js';
+
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 } as const;
 type Level = keyof typeof LEVELS;
 
@@ -6,7 +8,7 @@ const threshold = (): number => LEVELS[(process.env.LOOPIQ_LOG_LEVEL as Level) ?
 
 function write(level: Level, message: string) {
   if (LEVELS[level] < threshold()) return;
-  process.stderr.write(`loopiq-mcp ${level}: ${message}\n`);
+  process.stderr.write(`loopiq-mcp ${level}: ${redact(message)}\n`);
 }
 
 export const log = {
@@ -18,8 +20,10 @@ export const log = {
 
 /** A stray console.log in any dependency must not corrupt the protocol stream. */
 export function routeConsoleToStderr() {
-  const toErr = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+  const toErr = (...args: unknown[]) => process.stderr.write(`${redact(args.map(String).join(' '))}\n`);
   console.log = toErr;
   console.info = toErr;
   console.debug = toErr;
+  console.warn = toErr;
+  console.error = toErr;
 }

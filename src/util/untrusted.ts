@@ -1,36 +1,80 @@
-/** Text that came from LoopIQ records is data: strip what could hide instructions in it. */
+/** Text that came from LoopIQ is data: strip what could hide instructions in it (for the model). */
+import { codePointEscape, HIDDEN_SOURCE, hiddenChars } from './chars.js';
 
-/** Zero-width, bidi controls, tag characters and other invisibles used to hide instructions. */
-// eslint-disable-next-line no-misleading-character-class
-const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
+/** The one hidden-character class of chars.ts, minus \n and \t (harmless, and JSON-escaped anyway). */
+const STRIP_SOURCE = `(?![\\n\\t])${HIDDEN_SOURCE}`;
+const strip = () => new RegExp(STRIP_SOURCE, 'gu');
+const STRIP_TEST = new RegExp(STRIP_SOURCE, 'u');
 
-const INVISIBLE_TEST = new RegExp(INVISIBLE.source);
+/** JSON escapes that can spell a hidden character: `\u` any of them, `\b`, `\f`, `\r` controls. */
+const HIDING_ESCAPE = /\\[ubfr]/;
 
-/** Cheap pre-check on a raw JSON body: can any string in it carry invisible characters? */
+/**
+ * Cheap pre-check on a raw JSON body: can any string in it carry a hidden character? Raw, or
+ * behind an escape (whose presence alone answers yes).
+ */
 export function mayHideText(raw: string): boolean {
-  return raw.includes('\\u') || INVISIBLE_TEST.test(raw);
+  return HIDING_ESCAPE.test(raw) || STRIP_TEST.test(raw);
 }
 
 export function sanitizeText(s: string): string {
-  return s.replace(INVISIBLE, '');
-}
-
-/** Deep copy with every string stripped of invisible and bidi control characters. */
-export function sanitize<T>(value: T): T {
-  if (typeof value === 'string') return sanitizeText(value) as T;
-  if (Array.isArray(value)) return value.map(sanitize) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = sanitize(v);
-    return out as T;
-  }
-  return value;
+  return STRIP_TEST.test(s) ? s.replace(strip(), '') : s;
 }
 
 /**
- * For what a human approves: show invisible characters as visible escapes instead of removing
+ * Every string (keys included) stripped of hidden characters. Copy-on-write: returns the input
+ * itself when nothing needed stripping, so applying it to every result costs one scan. Iterative,
+ * so no depth of nesting can overflow the stack.
+ */
+export function sanitize<T>(value: T): T {
+  if (typeof value === 'string') return sanitizeText(value) as T;
+  if (!value || typeof value !== 'object') return value;
+  // Post-order over containers: children are finished before their parent is rebuilt.
+  const done = new Map<object, unknown>();
+  const stack: { node: object; expanded: boolean }[] = [{ node: value as object, expanded: false }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (done.has(top.node)) {
+      stack.pop();
+      continue;
+    }
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const v of Object.values(top.node)) if (v && typeof v === 'object' && !done.has(v)) stack.push({ node: v as object, expanded: false });
+      continue;
+    }
+    stack.pop();
+    done.set(top.node, rebuild(top.node, done));
+  }
+  return done.get(value as object) as T;
+}
+
+function rebuild(node: object, done: Map<object, unknown>): unknown {
+  const clean = (v: unknown) => (typeof v === 'string' ? sanitizeText(v) : v && typeof v === 'object' ? done.get(v) : v);
+  if (Array.isArray(node)) {
+    let changed = false;
+    const out = node.map((v) => {
+      const c = clean(v);
+      if (c !== v) changed = true;
+      return c;
+    });
+    return changed ? out : node;
+  }
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    const ck = sanitizeText(k);
+    const cv = clean(v);
+    if (ck !== k || cv !== v) changed = true;
+    out[ck] = cv;
+  }
+  return changed ? out : node;
+}
+
+/**
+ * For what a human approves: show hidden characters as visible escapes instead of removing
  * them, so the text on screen is exactly what will be written.
  */
 export function revealInvisible(s: string): string {
-  return s.replace(INVISIBLE, (ch) => `\\u{${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}}`);
+  return s.replace(hiddenChars(), codePointEscape);
 }
