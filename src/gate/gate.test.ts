@@ -106,7 +106,10 @@ describe('write gate: elicitation', () => {
     const { c, asked } = await withElicitation(() => ({ action: 'accept', content: { approve: true } }));
     const r = await c.call('loopiq_create_work_item', { ...CREATE, parentId: 'wi_nope' });
     expect(r.structuredContent!.outcome).toBe('preview_failed');
-    expect(r.content[0]!.text).toMatch(/parentId: no such work item/);
+    // LoopIQ's words reach the model as data (inside the fence), ours outside.
+    expect(r.structuredContent!.error.fieldErrors).toEqual([{ path: 'parentId', message: 'no such work item in this organization' }]);
+    expect(r.content[0]!.text.split('<loopiq-data')[0]).not.toMatch(/no such work item/);
+    expect(r.content[0]!.text.split('<loopiq-data')[1]).toMatch(/no such work item/);
     expect(asked).toHaveLength(0);
     expect(c.fake.writes()).toHaveLength(0);
   });
