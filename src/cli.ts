@@ -39,6 +39,8 @@ export function buildProgram(): Command {
     .addOption(org())
     .addOption(readOnly())
     .option('--sandbox', 'serve against a built-in fake LoopIQ with demo data (no account needed)')
+    .option('--mcp-url <url>', "relay LoopIQ's hosted MCP endpoint, e.g. https://ai.loopiq.com/mcp (env LOOPIQ_MCP_URL)")
+    .option('--mcp', "with --sandbox: relay the sandbox's hosted-style /mcp endpoint")
     .option('--tools <names>', 'only these tools (comma-separated)')
     .option('--exclude-tools <names>', 'never these tools (comma-separated; wins over --tools)')
     .option('--confirm <channels>', 'how to ask a human before a write, in order (env LOOPIQ_CONFIRM; default elicitation,dialog,terminal)')
@@ -48,6 +50,7 @@ export function buildProgram(): Command {
 Examples:
   $ loopiq-mcp serve --sandbox              try it with demo data
   $ loopiq-mcp serve --org acme --read-only
+  $ loopiq-mcp serve --mcp-url https://ai.loopiq.com/mcp --org org_123   hosted endpoint, gated
   $ LOOPIQ_TOKEN=... LOOPIQ_ORG=acme loopiq-mcp serve   headless / CI`,
     )
     .action((opts) =>

@@ -19,6 +19,10 @@ export interface ServeOptions extends GlobalFlags, ToolFilter {
   sandbox?: boolean;
   /** Approval channels in order (env LOOPIQ_CONFIRM). */
   confirm?: string;
+  /** Relay LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL). */
+  mcpUrl?: string;
+  /** With `sandbox`: relay the sandbox's `/mcp`. */
+  mcp?: boolean;
 }
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
@@ -32,15 +36,16 @@ function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, max: nu
 }
 
 /** How long a dialog stays open for a human. */
-const confirmTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_TIMEOUT', 300, 3600);
+export const confirmTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_TIMEOUT', 300, 3600);
 /** How long one tool call waits for an answer: below Claude Desktop's ~60 s tool-call limit. */
-const confirmWaitMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_WAIT', 45, 3600);
+export const confirmWaitMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_CONFIRM_WAIT', 45, 3600);
 /** One write attempt, body included. */
-const writeTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_WRITE_TIMEOUT', 60, 600);
+export const writeTimeoutMs = (env: NodeJS.ProcessEnv) => seconds(env, 'LOOPIQ_WRITE_TIMEOUT', 60, 600);
 
 /** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
 export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   routeConsoleToStderr();
+  if (opts.mcpUrl || env.LOOPIQ_MCP_URL || opts.mcp) return (await import('./serve-upstream.js')).serveUpstream(opts, env);
   let settings = await resolveSettings(opts, env);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
   const channels = parseChannels(opts.confirm ?? env.LOOPIQ_CONFIRM);

@@ -18,6 +18,7 @@ import {
   UpdateWorkItemBody,
   type ProblemCode,
 } from '../api/contract.js';
+import { SandboxMcpEndpoint } from './mcp-endpoint.js';
 import { ORGS, SANDBOX_TOKENS, USERS, seedRecords, type SandboxOrg, type SeedRecords } from './seed.js';
 
 type Rec = Record<string, unknown>;
@@ -540,6 +541,8 @@ function diff(before: Rec, changes: Rec) {
 export interface RunningSandbox {
   url: string;
   fake: FakeLoopIq;
+  /** The hosted-style MCP endpoint at `${url}/mcp`. */
+  mcp: SandboxMcpEndpoint;
   /** TCP connections accepted so far. */
   connections(): number;
   close(): Promise<void>;
@@ -550,8 +553,10 @@ export async function startSandbox(options: SandboxOptions & { port?: number; fa
   const fake = options.fake ?? new FakeLoopIq(options);
   const sockets = new Set<Socket>();
   let accepted = 0;
+  const mcp = new SandboxMcpEndpoint(fake);
   const server: Server = createServer((req, res) => {
-    fake.handle(req, res).catch((err) => {
+    const handler = /^\/mcp(\/|\?|$)/.test(req.url ?? '') ? mcp.handle(req, res) : fake.handle(req, res);
+    handler.catch((err) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
   });
@@ -570,9 +575,11 @@ export async function startSandbox(options: SandboxOptions & { port?: number; fa
   return {
     url,
     fake,
+    mcp,
     connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
+        void mcp.close();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
