@@ -57,7 +57,9 @@ export function relayResult(result: CallToolResult, org: string): Relayed {
   };
   const content: unknown[] = [];
   let dropped = 0;
-  for (const item of result.content ?? []) {
+  // Structured content, when given, is the result (its text twin is not relayed, nor counted twice).
+  const structured = result.structuredContent !== undefined && !result.isError;
+  for (const item of structured ? [] : (result.content ?? [])) {
     if (item.type === 'text') {
       const parsed = parseJson(item.text);
       content.push(parsed === undefined ? item.text : pin(parsed));
@@ -66,7 +68,7 @@ export function relayResult(result: CallToolResult, org: string): Relayed {
     } else dropped++;
   }
   const data: Record<string, unknown> = {};
-  if (result.structuredContent !== undefined) data.structuredContent = pin(result.structuredContent);
+  if (structured) data.structuredContent = pin(result.structuredContent);
   else data.content = content.length === 1 ? content[0] : content;
   if (dropped) data.notRelayed = `${dropped} image/audio item(s) from the endpoint were not relayed`;
   if (withheld) log.warn(`withheld ${withheld} record(s) not belonging to ${org} from the hosted endpoint`);
