@@ -3,7 +3,8 @@ import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelco
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
-import { baseEnv, connectCli, tempHome } from './support/cli.js';
+import { baseEnv, CLI, connectCli, tempHome } from './support/cli.js';
+import { inHumanTerminal } from './support/human-terminal.js';
 
 /**
  * Upstream mode end to end: the built CLI over stdio, driven by the real SDK client, relaying the
@@ -156,6 +157,31 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
     await c.close();
   });
 
+  it("the gate's terminal path: approval_required → `approve` in the user's terminal shows the exact call → execute sends it once", async () => {
+    const e = env({ LOOPIQ_CONFIRM: 'terminal' });
+    const c = await connect([], e);
+    const title = `Terminal ${Date.now()}`;
+    const p = await c.call('loopiq_create_remediation_work_package', { ...PACKAGE, parent: { title } });
+    const { outcome, approvalId } = p.structuredContent as { outcome: string; approvalId: string };
+    expect(outcome).toBe('approval_required');
+    expect(sandbox.mcp.writes('loopiq_create_remediation_work_package').filter((x) => (x.arguments.parent as { title: string }).title === title)).toHaveLength(0);
+
+    const pty = await inHumanTerminal([process.execPath, CLI, 'approve', approvalId], { ...e, TERM: 'xterm' }, 'y');
+    expect(pty.code, pty.text).toBe(0);
+    expect(pty.text).toContain('Request:      MCP tool loopiq_create_remediation_work_package');
+    expect(pty.text).toContain(`"title": "${title}"`);
+    expect(pty.text).toContain(`API:          ${sandbox.url}/mcp`);
+
+    const done = await c.call('loopiq_execute_approved_action', { approvalId });
+    expect(done.structuredContent).toMatchObject({ outcome: 'executed', channel: 'terminal' });
+    const again = await c.call('loopiq_execute_approved_action', { approvalId });
+    expect(again.structuredContent).toMatchObject({ outcome: 'approval_invalid' });
+    const sent = sandbox.mcp.writes('loopiq_create_remediation_work_package').filter((x) => (x.arguments.parent as { title: string }).title === title);
+    expect(sent).toHaveLength(1);
+    expect(sandbox.fake.records.workItems.filter((w) => w.title === title)).toHaveLength(1);
+    await c.close();
+  });
+
   it('--read-only serves only read-only tools, and refuses a write by name', async () => {
     const c = await connect(['--read-only'], env());
     const { tools } = await c.client.listTools();
@@ -185,6 +211,20 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
     sandbox.mcp.addTool(name);
     await changed;
     expect((await c.client.listTools()).tools.map((t) => t.name)).toContain(name);
+    await c.close();
+  });
+});
+
+describe('serve --sandbox --mcp', () => {
+  it("runs upstream mode against the in-process sandbox's /mcp: the documented tools, labelled results", async () => {
+    const home = tempHome();
+    const c = await connectCli(['serve', '--sandbox', '--mcp'], baseEnv({ ...home.env, LOOPIQ_GATE_SECRETS: 'file' }));
+    const names = (await c.client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['loopiq_get_release_certification', 'loopiq_get_release_certification_evidence_graph', 'loopiq_create_remediation_work_package']));
+    const r = (await c.client.callTool({ name: 'loopiq_get_release_certification_evidence_graph', arguments: { certificationId: CERT } })) as Result;
+    expect(r.isError).toBeFalsy();
+    expect(r.content[0]!.text).toMatch(/^\[SANDBOX\] Result of loopiq_get_release_certification_evidence_graph in org_acme\./);
+    expect(r.content[0]!.text).toContain('No backup restore evidence collected');
     await c.close();
   });
 });
