@@ -9,7 +9,7 @@ import { HEADERS } from '../api/contract.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import { isMcpCall, jsonCopy, type ExactRequest, type McpCall, type StoredRequest } from '../gate/request.js';
 import { log } from '../util/log.js';
-import { redact } from '../util/redact.js';
+import { addSecret, redact } from '../util/redact.js';
 import { sanitizeText } from '../util/untrusted.js';
 import { VERSION } from '../version.js';
 import { resultIds, type SendOptions, type Sent, type WriteBackend, type WriteProposal } from './backend.js';
@@ -56,6 +56,7 @@ export class HostedMcp {
     return async (url, init) => {
       const [{ fetch }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env))]);
       let token = await this.opts.tokens.get();
+      addSecret(token);
       for (let reloaded = false; ; reloaded = true) {
         const headers = new Headers(init?.headers as HeadersInit | undefined);
         headers.set(HEADERS.authorization, `Bearer ${token}`);
@@ -66,6 +67,7 @@ export class HostedMcp {
           const fresh = await this.opts.tokens.reload();
           if (fresh && fresh !== token) {
             token = fresh;
+            addSecret(token);
             await res.body?.cancel().catch(() => {});
             continue;
           }

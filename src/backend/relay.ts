@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { log } from '../util/log.js';
+import { shrinkToBudget } from '../tools/format.js';
 import { redactDeep } from '../util/redact.js';
 import { sanitize } from '../util/untrusted.js';
 
@@ -72,7 +73,9 @@ export function relayResult(result: CallToolResult, org: string): Relayed {
   else data.content = content.length === 1 ? content[0] : content;
   if (dropped) data.notRelayed = `${dropped} image/audio item(s) from the endpoint were not relayed`;
   if (withheld) log.warn(`withheld ${withheld} record(s) not belonging to ${org} from the hosted endpoint`);
-  const clean = redactDeep(sanitize(data));
+  // The same size budget as REST results: long strings, then long arrays, are shortened (marked).
+  const { value: clean, truncated } = shrinkToBudget(redactDeep(sanitize(data)));
+  if (truncated) clean.truncated = true;
   const errorText = result.isError ? content.filter((c): c is string => typeof c === 'string').join('\n') || JSON.stringify(clean).slice(0, 500) : undefined;
   return { data: clean, withheld, isError: result.isError === true, ...(errorText !== undefined ? { errorText: redactDeep(sanitize(errorText)) } : {}) };
 }

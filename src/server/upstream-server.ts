@@ -48,7 +48,8 @@ export function createUpstreamServer(deps: UpstreamServerDeps): Server {
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     // Nothing cached and nothing fetched yet: wait (bounded) for the first list rather than show none.
     if (!deps.catalog.hasLive && deps.catalog.visible().length === 0) await deps.catalog.refresh(AbortSignal.timeout(10_000)).catch(() => {});
-    return { tools: [...deps.catalog.visible(), ...(deps.readOnly ? [] : [executeApprovedTool])] };
+    const relayed = deps.catalog.visible().filter((t) => t.name !== EXECUTE_APPROVED);
+    return { tools: [...relayed, ...(deps.readOnly ? [] : [executeApprovedTool])] };
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
