@@ -25,16 +25,20 @@ const pct = (xs, p) => {
 };
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
 
-async function timeCalls(client) {
-  for (let i = 0; i < 20; i++) await client.callTool(ARGS); // warm-up
-  const out = [];
+/** Alternating calls, so both paths see the same machine load (the host is shared). */
+async function timeCalls(a, b) {
+  for (let i = 0; i < 20; i++) await Promise.all([a.callTool(ARGS), b.callTool(ARGS)]); // warm-up
+  const ta = [];
+  const tb = [];
   for (let i = 0; i < CALLS; i++) {
-    const t = performance.now();
-    const r = await client.callTool(ARGS);
-    out.push(performance.now() - t);
-    if (r.isError) throw new Error(JSON.stringify(r));
+    for (const [client, out] of i % 2 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]]) {
+      const t = performance.now();
+      const r = await client.callTool(ARGS);
+      out.push(performance.now() - t);
+      if (r.isError) throw new Error(JSON.stringify(r));
+    }
   }
-  return out;
+  return [ta, tb];
 }
 
 const sandbox = spawn(process.execPath, [CLI, 'sandbox', '--port', String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -42,14 +46,13 @@ await new Promise((resolve) => sandbox.stdout.on('data', (c) => String(c).includ
 try {
   const direct = new Client({ name: 'bench-direct', version: '0' });
   await direct.connect(new StreamableHTTPClientTransport(new URL(URL_), { requestInit: { headers: { authorization: `Bearer ${TOKEN}`, 'loopiq-organization': ORG } } }));
-  const d = await timeCalls(direct);
-  await direct.close();
 
   const home = mkdtempSync(join(tmpdir(), 'loopiq-bench-'));
   const env = { PATH: process.env.PATH, HOME: home, LOOPIQ_STATE_DIR: join(home, 'state'), LOOPIQ_CONFIG_DIR: join(home, 'config'), LOOPIQ_TOKEN: TOKEN, LOOPIQ_ORG: ORG, LOOPIQ_GATE_SECRETS: 'file' };
   const proxied = new Client({ name: 'bench-proxy', version: '0' });
   await proxied.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--mcp-url', URL_], env, stderr: 'ignore' }));
-  const p = await timeCalls(proxied);
+  const [d, p] = await timeCalls(direct, proxied);
+  await direct.close();
   await proxied.close();
 
   // Cold start: spawn → initialize → tools/list answered, the tool list cached by the run above.
