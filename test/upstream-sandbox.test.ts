@@ -84,7 +84,7 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
       const r = await c.call('loopiq_get_release_certification', { certificationId: CERT });
       const text = r.content[0]!.text;
       expect(r.isError).toBeFalsy();
-      expect(text).toMatch(/^Result of loopiq_get_release_certification in org_acme\. 1 record\(s\) from another organization were withheld\.\n<loopiq-data /);
+      expect(text).toMatch(/^Result of loopiq_get_release_certification in Acme Corp \(org_acme\)\. 1 record\(s\) from another organization were withheld\.\n<loopiq-data /);
       expect(text.match(/<\/loopiq-data>/g)).toHaveLength(1);
       expect(text.endsWith('</loopiq-data>')).toBe(true);
       expect(text).not.toMatch(/[\u200B\u202E]/);
@@ -187,15 +187,36 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
     await c.close();
   });
 
+  it("the org is named and checked through the endpoint's organizations tool: a slug becomes its id; a foreign org is refused", async () => {
+    const c = await connect([], env({ LOOPIQ_ORG: 'acme' }));
+    const from = sandbox.mcp.calls.length;
+    const r = await c.call('loopiq_search_work_items', { query: 'access' });
+    expect(r.isError, r.content[0]!.text).toBeFalsy();
+    expect(r.content[0]!.text).toMatch(/^Result of loopiq_search_work_items in Acme Corp \(org_acme\)\./);
+    expect((r.structuredContent!.structuredContent as { items: unknown[] }).items.length).toBeGreaterThan(0);
+    expect(sandbox.mcp.calls.slice(from).find((x) => x.tool === 'loopiq_search_work_items')!.arguments.organizationId).toBe('org_acme');
+    await c.close();
+
+    const other = await connect([], env({ LOOPIQ_ORG: 'initech' }));
+    const before = sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_search_work_items').length;
+    const refused = await other.call('loopiq_search_work_items', { query: 'access' });
+    expect(refused.isError).toBe(true);
+    // This endpoint refuses the org header itself; either way the error names the org and nothing runs.
+    expect(refused.content[0]!.text).toContain('not a member of organization initech');
+    expect(sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_search_work_items').length).toBe(before);
+    await other.close();
+  });
+
   it('--read-only serves only read-only tools, and refuses a write by name', async () => {
     const c = await connect(['--read-only'], env());
     const { tools } = await c.client.listTools();
     expect(tools.length).toBeGreaterThan(2);
     for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);
-    const before = sandbox.mcp.calls.length;
+    const before = sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_refresh_release_evidence').length;
     const r = await c.call('loopiq_refresh_release_evidence', { certificationId: CERT });
     expect(r.isError).toBe(true);
-    expect(sandbox.mcp.calls.length).toBe(before);
+    expect(r.content[0]!.text).toContain('No tool "loopiq_refresh_release_evidence" is served here');
+    expect(sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_refresh_release_evidence').length).toBe(before);
     await c.close();
   });
 
@@ -228,7 +249,7 @@ describe('serve --sandbox --mcp', () => {
     expect(names).toEqual(expect.arrayContaining(['loopiq_get_release_certification', 'loopiq_get_release_certification_evidence_graph', 'loopiq_create_remediation_work_package']));
     const r = (await c.client.callTool({ name: 'loopiq_get_release_certification_evidence_graph', arguments: { certificationId: CERT } })) as Result;
     expect(r.isError).toBeFalsy();
-    expect(r.content[0]!.text).toMatch(/^\[SANDBOX\] Result of loopiq_get_release_certification_evidence_graph in org_acme\./);
+    expect(r.content[0]!.text).toMatch(/^\[SANDBOX\] Result of loopiq_get_release_certification_evidence_graph in Acme Corp \(org_acme\)\./);
     expect(r.content[0]!.text).toContain('No backup restore evidence collected');
     await c.close();
   });

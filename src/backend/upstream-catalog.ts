@@ -127,9 +127,14 @@ export class UpstreamCatalog {
     return this.refreshing;
   }
 
+  /** Every tool of the endpoint, filters aside (fetching the list if this run has none yet). */
+  async liveAll(signal?: AbortSignal): Promise<Tool[]> {
+    return this.live ?? (await this.refresh(signal));
+  }
+
   /** The live definition of a served tool (fetching the list if this run has none yet). */
   async liveTool(name: string, signal?: AbortSignal): Promise<Tool | undefined> {
-    const tools = this.live ?? (await this.refresh(signal));
+    const tools = await this.liveAll(signal);
     const t = tools.find((x) => x.name === name);
     return t && this.served(t) ? t : undefined;
   }

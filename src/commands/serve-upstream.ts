@@ -4,6 +4,7 @@ import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
 import { HostedMcp, McpBackend } from '../backend/hosted-mcp.js';
 import { UpstreamCatalog } from '../backend/upstream-catalog.js';
+import { UpstreamOrg } from '../backend/upstream-org.js';
 import { resolveSettings } from '../config/settings.js';
 import { closeDialogs } from '../gate/channels/dialog.js';
 import { parseChannels, WriteGate } from '../gate/gate.js';
@@ -49,29 +50,19 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
   }
   const endpoint = url.href;
   const selection = { ...(pinned ? { pinnedOrg: pinned } : {}), config: settings.config, apiOrigin: url.origin };
-  const org = async (): Promise<OrgRef> => {
-    const sel = await orgSelection(selection);
-    if (!sel) {
-      throw new LoopIqError(
-        'no_organization',
-        'No organization is selected for the hosted endpoint.',
-        'Ask the user which one to use; they select it with `loopiq-mcp use-org <id>` (or LOOPIQ_ORG / --org in the client config). The model cannot choose it.',
-      );
-    }
-    return { id: sel.value, slug: sel.value, name: sel.value };
-  };
-
   const client: { name?: string; version?: string } = {};
-  const mcp = new HostedMcp({
+  const mcp: HostedMcp = new HostedMcp({
     url: endpoint,
     tokens,
-    org: async () => (await org()).id,
+    org: (): Promise<string> => upstreamOrg.header(),
     userAgent: () => userAgent(client),
     env,
     onToolsChanged: () => void catalog.refresh().catch((err: unknown) => log.warn(`could not refresh the endpoint's tools: ${String(err)}`)),
   });
   const catalog = new UpstreamCatalog(mcp, settings.stateDir, { ...(opts.tools ? { tools: opts.tools } : {}), ...(opts.excludeTools ? { excludeTools: opts.excludeTools } : {}), readOnly: settings.readOnly });
   await catalog.loadCache();
+  const upstreamOrg: UpstreamOrg = new UpstreamOrg(() => orgSelection(selection), mcp, (signal) => catalog.liveAll(signal));
+  const org = (signal?: AbortSignal): Promise<OrgRef> => upstreamOrg.current(signal);
   const { audit, approvals } = gateStores(settings.stateDir, env);
   const gate = new WriteGate({
     backend: new McpBackend(mcp),
@@ -84,7 +75,7 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
     attemptMs: writeTimeoutMs(env),
     requester: requester(),
     env,
-    currentOrg: () => org(),
+    currentOrg: (signal) => org(signal),
   });
   const server = createUpstreamServer({ mcp, catalog, gate, org, readOnly: settings.readOnly, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.oninitialized = () => {

@@ -23,6 +23,7 @@ export function approvalText(a: ApprovalRecord): string {
     '',
     'Payload (sent exactly as shown, once):',
     inertJson(payloadOf(a.request)),
+    ...(isMcpCall(a.request) && a.request.hasIdempotencyKey ? [`  plus idempotencyKey "${inert(a.idempotencyKey)}" (a retry after a lost answer reuses it and cannot write twice)`] : []),
     '',
     `Digest: ${a.digest.slice(0, 16)}`,
   ].join('\n');

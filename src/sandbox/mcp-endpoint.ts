@@ -174,7 +174,8 @@ export class SandboxMcpEndpoint {
 
   private register(server: McpServer, spec: ToolSpec) {
     server.registerTool(spec.name, { description: spec.description, inputSchema: spec.input, ...(spec.annotations ? { annotations: spec.annotations } : {}) }, (args: Rec, extra) => {
-      const org = this.fake.orgs.find((o) => o.id === extra.requestInfo?.headers[HEADERS.organization])!;
+      const h = extra.requestInfo?.headers[HEADERS.organization];
+      const org = this.fake.orgs.find((o) => o.id === h || o.slug === h)!;
       this.calls.push({ tool: spec.name, arguments: args, organization: org.id });
       if (typeof args.organizationId === 'string' && args.organizationId !== org.id) return fail(`organizationId ${args.organizationId} is not the selected organization.`);
       const key = typeof args.idempotencyKey === 'string' ? `${org.id}:${spec.name}:${args.idempotencyKey}` : undefined;
@@ -220,7 +221,7 @@ export class SandboxMcpEndpoint {
     if (!auth || auth.revoked) return deny(401, 'The token is not valid.');
     const orgHeader = header(HEADERS.organization);
     if (!orgHeader) return deny(400, 'The LoopIQ-Organization header is required.');
-    const org = this.fake.orgs.find((o) => o.id === orgHeader);
+    const org = this.fake.orgs.find((o) => o.id === orgHeader) ?? this.fake.orgs.find((o) => o.slug === orgHeader);
     if (!org || !org.members[auth.userId]) return deny(403, `You are not a member of organization ${orgHeader}.`);
     if (!org.mcpEnabled) return deny(403, `MCP is disabled for organization ${org.name}.`);
 
