@@ -65,6 +65,8 @@ Examples:
     .description('validate a LoopIQ API token and store it in the OS keychain')
     .addOption(apiUrl())
     .option('--with-token', 'read the token from stdin (for scripts) instead of a hidden prompt')
+    .option('--mcp-url <url>', "log in to LoopIQ's hosted MCP endpoint instead (validated by initialize + tools/list; serve then relays it)")
+    .option('--org <id|slug>', 'with --mcp-url: the organization to select')
     .addOption(json())
     .addHelpText(
       'after',
@@ -72,9 +74,10 @@ Examples:
 Examples:
   $ loopiq-mcp login                                  prompts (input hidden)
   $ loopiq-mcp login --with-token < token.txt
-  $ loopiq-mcp login --api-url https://staging.loopiq.example`,
+  $ loopiq-mcp login --api-url https://staging.loopiq.example
+  $ loopiq-mcp login --mcp-url https://ai.loopiq.com/mcp --with-token < token.txt`,
     )
-    .action((opts) => run(async () => (await import('./commands/login.js')).login(opts)));
+    .action((opts) => run(async () => (opts.mcpUrl ? (await import('./commands/upstream-identity.js')).loginMcp(opts) : (await import('./commands/login.js')).login(opts))));
 
   program
     .command('logout')
@@ -91,7 +94,12 @@ Examples:
     .addOption(readOnly())
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp status\n  $ loopiq-mcp status --json | jq .organization')
-    .action((opts) => run(async () => (await import('./commands/status.js')).status(opts)));
+    .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
+    .action((opts) => run(async () => {
+      const m = await import('./commands/upstream-identity.js');
+      const up = await m.upstreamUrl(opts, process.env);
+      return up ? m.statusMcp(up, opts) : (await import('./commands/status.js')).status(opts);
+    }));
 
   program
     .command('orgs')
@@ -100,7 +108,12 @@ Examples:
     .addOption(org())
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp orgs\n  $ loopiq-mcp orgs --json | jq -r ".[].slug"')
-    .action((opts) => run(async () => (await import('./commands/orgs.js')).orgs(opts)));
+    .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
+    .action((opts) => run(async () => {
+      const m = await import('./commands/upstream-identity.js');
+      const up = await m.upstreamUrl(opts, process.env);
+      return up ? m.orgsMcp(up, opts) : (await import('./commands/orgs.js')).orgs(opts);
+    }));
 
   program
     .command('use-org')
@@ -109,7 +122,12 @@ Examples:
     .addOption(apiUrl())
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp use-org acme\n  $ loopiq-mcp use-org org_acme')
-    .action((idOrSlug: string, opts) => run(async () => (await import('./commands/orgs.js')).useOrg(idOrSlug, opts)));
+    .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
+    .action((idOrSlug: string, opts) => run(async () => {
+      const m = await import('./commands/upstream-identity.js');
+      const up = await m.upstreamUrl(opts, process.env);
+      return up ? m.useOrgMcp(up, idOrSlug, opts) : (await import('./commands/orgs.js')).useOrg(idOrSlug, opts);
+    }));
 
   program
     .command('rotate')

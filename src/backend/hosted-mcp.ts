@@ -18,8 +18,8 @@ import { GATE_PROPERTIES, relayResult } from './relay.js';
 export interface HostedMcpOptions {
   url: string;
   tokens: TokenSource;
-  /** The pinned org id, sent as `LoopIQ-Organization` on every HTTP request. */
-  org: () => Promise<string>;
+  /** The pinned org id, sent as `LoopIQ-Organization` on every HTTP request (undefined: none selected yet, `login` only). */
+  org: () => Promise<string | undefined>;
   userAgent: () => string;
   env?: NodeJS.ProcessEnv;
   dispatcher?: Dispatcher;
@@ -32,7 +32,7 @@ export interface HostedMcpOptions {
 
 interface Connection {
   client: Client;
-  org: string;
+  org: string | undefined;
 }
 
 /**
@@ -52,7 +52,7 @@ export class HostedMcp {
     if (opts.dispatcher) this.dispatcher = Promise.resolve(opts.dispatcher);
   }
 
-  private fetchFor(org: string): FetchLike {
+  private fetchFor(org: string | undefined): FetchLike {
     return async (url, init) => {
       const [{ fetch }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env))]);
       let token = await this.opts.tokens.get();
@@ -60,7 +60,8 @@ export class HostedMcp {
       for (let reloaded = false; ; reloaded = true) {
         const headers = new Headers(init?.headers as HeadersInit | undefined);
         headers.set(HEADERS.authorization, `Bearer ${token}`);
-        headers.set(HEADERS.organization, org);
+        if (org !== undefined) headers.set(HEADERS.organization, org);
+        else headers.delete(HEADERS.organization);
         headers.set(HEADERS.userAgent, this.opts.userAgent());
         const res = await fetch(url as string, { ...(init as object), headers, dispatcher } as Parameters<typeof fetch>[1]);
         if (res.status === 401 && !reloaded) {
@@ -196,6 +197,11 @@ export class HostedMcp {
       'if-safe',
       true,
     );
+  }
+
+  /** The endpoint's name and version, from `initialize`. */
+  async serverInfo() {
+    return (await this.session()).client.getServerVersion();
   }
 
   async close() {

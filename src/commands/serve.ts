@@ -47,6 +47,9 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   routeConsoleToStderr();
   if (opts.mcpUrl || env.LOOPIQ_MCP_URL || opts.mcp) return (await import('./serve-upstream.js')).serveUpstream(opts, env);
   let settings = await resolveSettings(opts, env);
+  // The endpoint stored by `login --mcp-url` (an explicit REST URL or the REST sandbox wins).
+  const storedMcpUrl = opts.sandbox || opts.apiUrl || env.LOOPIQ_API_URL ? undefined : (await settings.config.read()).mcpUrl;
+  if (storedMcpUrl) return (await import('./serve-upstream.js')).serveUpstream({ ...opts, mcpUrl: storedMcpUrl }, env);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
   const channels = parseChannels(opts.confirm ?? env.LOOPIQ_CONFIRM);
   const timeoutMs = confirmTimeoutMs(env);

@@ -43,7 +43,9 @@ interface ToolSpec {
   description: string;
   input: z.ZodRawShape;
   annotations?: ToolAnnotations;
-  run(args: Rec, org: SandboxOrg): CallToolResult;
+  run(args: Rec, org: SandboxOrg, userId: string): CallToolResult;
+  /** Works before an organization is selected (no org header): identity tools. */
+  noOrg?: boolean;
 }
 
 const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -121,7 +123,16 @@ export class SandboxMcpEndpoint {
         description: 'The organizations the signed-in user belongs to.',
         input: {},
         annotations: READ,
-        run: () => json({ organizations: this.fake.orgs.filter((o) => o.members.usr_alex).map((o) => ({ id: o.id, slug: o.slug, name: o.name, mcpEnabled: o.mcpEnabled })) }),
+        noOrg: true,
+        run: (_a, _o, userId) => json({ organizations: this.fake.orgs.filter((o) => o.members[userId]).map((o) => ({ id: o.id, slug: o.slug, name: o.name, mcpEnabled: o.mcpEnabled })) }),
+      },
+      {
+        name: 'loopiq_whoami',
+        description: 'The signed-in user.',
+        input: {},
+        annotations: READ,
+        noOrg: true,
+        run: (_a, _o, userId) => json({ user: this.fake.users.find((u) => u.id === userId) }),
       },
       {
         name: 'loopiq_create_remediation_work_package',
@@ -175,12 +186,15 @@ export class SandboxMcpEndpoint {
   private register(server: McpServer, spec: ToolSpec) {
     server.registerTool(spec.name, { description: spec.description, inputSchema: spec.input, ...(spec.annotations ? { annotations: spec.annotations } : {}) }, (args: Rec, extra) => {
       const h = extra.requestInfo?.headers[HEADERS.organization];
-      const org = this.fake.orgs.find((o) => o.id === h || o.slug === h)!;
-      this.calls.push({ tool: spec.name, arguments: args, organization: org.id });
-      if (typeof args.organizationId === 'string' && args.organizationId !== org.id) return fail(`organizationId ${args.organizationId} is not the selected organization.`);
-      const key = typeof args.idempotencyKey === 'string' ? `${org.id}:${spec.name}:${args.idempotencyKey}` : undefined;
+      const org = this.fake.orgs.find((o) => o.id === h || o.slug === h);
+      const token = /^Bearer (.+)$/.exec(String(extra.requestInfo?.headers.authorization ?? ''))?.[1];
+      const userId = this.fake.tokens.get(token ?? '')?.userId ?? '';
+      this.calls.push({ tool: spec.name, arguments: args, organization: org?.id ?? '' });
+      if (!org && !spec.noOrg) return fail('The LoopIQ-Organization header is required for this tool.');
+      if (typeof args.organizationId === 'string' && args.organizationId !== org?.id) return fail(`organizationId ${args.organizationId} is not the selected organization.`);
+      const key = typeof args.idempotencyKey === 'string' ? `${org?.id ?? "-"}:${spec.name}:${args.idempotencyKey}` : undefined;
       if (key && this.done.has(key)) return this.done.get(key)!;
-      let result = spec.run(args, org);
+      let result = spec.run(args, org!, userId);
       if (this.echoAuthorization && result.structuredContent) {
         const authorization = extra.requestInfo?.headers.authorization;
         result = json({ ...result.structuredContent, debug: { authorization } });
@@ -219,12 +233,6 @@ export class SandboxMcpEndpoint {
     const token = /^Bearer (.+)$/.exec(header(HEADERS.authorization) ?? '')?.[1];
     const auth = token ? this.fake.tokens.get(token) : undefined;
     if (!auth || auth.revoked) return deny(401, 'The token is not valid.');
-    const orgHeader = header(HEADERS.organization);
-    if (!orgHeader) return deny(400, 'The LoopIQ-Organization header is required.');
-    const org = this.fake.orgs.find((o) => o.id === orgHeader) ?? this.fake.orgs.find((o) => o.slug === orgHeader);
-    if (!org || !org.members[auth.userId]) return deny(403, `You are not a member of organization ${orgHeader}.`);
-    if (!org.mcpEnabled) return deny(403, `MCP is disabled for organization ${org.name}.`);
-
     let body: unknown;
     if (text) {
       try {
@@ -234,6 +242,17 @@ export class SandboxMcpEndpoint {
       }
     }
     const msg = body as { method?: string; params?: { name?: string; arguments?: Rec } } | undefined;
+    const orgHeader = header(HEADERS.organization);
+    if (orgHeader) {
+      const org = this.fake.orgs.find((o) => o.id === orgHeader) ?? this.fake.orgs.find((o) => o.slug === orgHeader);
+      if (!org || !org.members[auth.userId]) return deny(403, `You are not a member of organization ${orgHeader}.`);
+      if (!org.mcpEnabled) return deny(403, `MCP is disabled for organization ${org.name}.`);
+    } else {
+      // Before an organization is selected: only the session, the tool list and identity tools.
+      const identity = msg?.method === 'tools/call' && this.specs().some((t) => t.noOrg && t.name === msg.params?.name);
+      const allowed = req.method !== 'POST' || identity || ['initialize', 'ping', 'tools/list'].includes(msg?.method ?? '') || msg?.method?.startsWith('notifications/');
+      if (!allowed) return deny(400, 'The LoopIQ-Organization header is required.');
+    }
     if (msg?.method === 'tools/call') {
       const dry = msg.params?.arguments?.dryRun === true;
       const i = this.faults.findIndex((f) => f.tool === msg.params?.name && (f.dryRun === undefined || f.dryRun === dry));
