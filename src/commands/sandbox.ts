@@ -18,6 +18,9 @@ export async function sandbox(opts: { port?: string }, io: Io = processIo()): Pr
       `  echo ${SANDBOX_TOKENS.alex} | loopiq-mcp login --with-token`,
       '  loopiq-mcp use-org acme',
       '',
+      `Hosted-style MCP endpoint: ${s.url}/mcp`,
+      `  echo ${SANDBOX_TOKENS.alex} | loopiq-mcp login --mcp-url ${s.url}/mcp --with-token`,
+      '',
     ].join('\n'),
   );
   await new Promise<void>((resolve) => {
