@@ -5,6 +5,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { canonicalJson } from '../gate/digest.js';
 import { readJsonFile, writeFileAtomic } from '../config/files.js';
 import { log } from '../util/log.js';
+import { sanitizeText } from '../util/untrusted.js';
 import type { HostedMcp } from './hosted-mcp.js';
 import { GATE_PROPERTIES, ORG_PROPERTIES } from './relay.js';
 
@@ -44,10 +45,11 @@ export function visibleTool(t: Tool): Tool {
   const hidden = new Set<string>([...ORG_PROPERTIES, ...GATE_PROPERTIES]);
   if (schema.properties) schema.properties = Object.fromEntries(Object.entries(schema.properties).filter(([k]) => !hidden.has(k))) as Props;
   if (Array.isArray(schema.required)) schema.required = schema.required.filter((k) => !hidden.has(k));
-  const description = (t.description ?? '') + (isReadOnly(t) ? '' : NEEDS_APPROVAL);
+  // The endpoint's own words, but without characters that could hide instructions from a reviewer.
+  const description = sanitizeText(t.description ?? '') + (isReadOnly(t) ? '' : NEEDS_APPROVAL);
   return {
     name: t.name,
-    ...(t.title ? { title: t.title } : {}),
+    ...(t.title ? { title: sanitizeText(t.title) } : {}),
     description,
     inputSchema: schema,
     ...(t.annotations ? { annotations: t.annotations } : {}),

@@ -11,9 +11,10 @@ export async function readAll(stdin: Io['stdin']): Promise<string> {
 export function promptHidden(io: Io, question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { stdin } = io;
-    io.stderr.write(question);
+    // Echo off before the question shows: a token typed or pasted at once must not be echoed.
     stdin.setRawMode?.(true);
     stdin.resume();
+    io.stderr.write(question);
     let value = '';
     const onData = (chunk: Buffer | string) => {
       for (const ch of chunk.toString()) {
