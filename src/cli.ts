@@ -174,6 +174,7 @@ Examples:
     .addOption(org())
     .addOption(json())
     .option('--no-self-test', 'skip starting a server to check stdout')
+    .option('--mcp-url <url>', "check LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp doctor\n  $ loopiq-mcp doctor --json | jq \'.checks[] | select(.status != "ok")\'')
     .action((opts) => run(async () => (await import('./commands/doctor.js')).doctor(opts)));
 

@@ -50,6 +50,12 @@ describe('identity commands in upstream mode', () => {
     expect(status.stdout).toContain(`Mode:         hosted MCP endpoint ${mcpUrl}`);
     expect(status.stdout).toContain('Organization: org_globex');
 
+    const doctor = await cli(['doctor', '--no-self-test']);
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toMatch(/ok\s+keychain\s+token for http:\/\/127\.0\.0\.1:\d+ found/);
+    expect(doctor.stdout).toMatch(/ok\s+hosted-mcp\s+.*accepted the token and listed \d+ tools/);
+    expect(doctor.stdout).toMatch(/ok\s+organization\s+Globex \(org_globex\)/);
+
     // `serve` with no flags: the stored endpoint, the keychain token, the selected org.
     const from = sandbox.mcp.http.length;
     const c = await connectCli(['serve'], { ...env, LOOPIQ_GATE_SECRETS: 'file' });

@@ -9,6 +9,7 @@ import { createDispatcher, loadUndici } from '../api/client.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { dialogCommand, findExecutable } from '../gate/channels/dialog.js';
 import { orgSelection, selectedOrg } from '../server/org-scope.js';
+import { Keychain } from '../auth/keychain.js';
 import { RecordingStdioTransport } from '../util/stdio-probe.js';
 import { VERSION } from '../version.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
@@ -24,10 +25,15 @@ export interface Check {
 const SECRET = /(lqp_[A-Za-z0-9_-]{8,}|Bearer\s+\S+|LOOPIQ_TOKEN)/;
 
 /** Checks everything a launch needs and says what to fix. Exit 1 on any failure. */
-export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: boolean }, io: Io = processIo()): Promise<number> {
+export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: boolean; mcpUrl?: string }, io: Io = processIo()): Promise<number> {
   const ctx = await commandContext(opts, io);
   const env = io.env;
   const checks: Check[] = [];
+  // Upstream mode (DESIGN.md §3b): the token is stored for the hosted endpoint's origin, which is checked instead of the REST API.
+  const upstream = await import('./upstream-identity.js');
+  const hosted = await upstream.upstreamUrl(opts, env, ctx.settings);
+  const keychain = hosted ? new Keychain(hosted.origin, env) : ctx.keychain;
+  const tokenOrigin = hosted ? hosted.origin : ctx.settings.apiOrigin;
   const add = (c: Check) => checks.push(c);
 
   // Node and the CLI
@@ -74,9 +80,9 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   const kStart = performance.now();
   let stored: string | null = null;
   try {
-    stored = await ctx.keychain.get();
+    stored = await keychain.get();
     const ms = Math.round(performance.now() - kStart);
-    add({ name: 'keychain', status: stored || env.LOOPIQ_TOKEN ? 'ok' : 'fail', detail: stored ? `token for ${ctx.settings.apiOrigin} found (${ms} ms)` : `no token for ${ctx.settings.apiOrigin} (${ms} ms): not logged in, or the keyring is locked`, ...(stored || env.LOOPIQ_TOKEN ? {} : { fix: 'Run `loopiq-mcp login`.' }) });
+    add({ name: 'keychain', status: stored || env.LOOPIQ_TOKEN ? 'ok' : 'fail', detail: stored ? `token for ${tokenOrigin} found (${ms} ms)` : `no token for ${tokenOrigin} (${ms} ms): not logged in, or the keyring is locked`, ...(stored || env.LOOPIQ_TOKEN ? {} : { fix: 'Run `loopiq-mcp login`.' }) });
   } catch (err) {
     const e = toLoopIqError(err);
     add({ name: 'keychain', status: env.LOOPIQ_TOKEN ? 'warn' : 'fail', detail: e.message, fix: e.hint });
@@ -87,12 +93,13 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   add({ name: 'proxy', status: 'ok', detail: proxy ? `requests go through ${redactUrl(proxy)}${env.NO_PROXY || env.no_proxy ? ` (NO_PROXY=${env.NO_PROXY || env.no_proxy})` : ''}` : 'no HTTP(S)_PROXY set; direct connection' });
   const ca = env.NODE_EXTRA_CA_CERTS;
   if (ca) add(existsSync(ca) ? { name: 'ca', status: 'ok', detail: `NODE_EXTRA_CA_CERTS=${ca}` } : { name: 'ca', status: 'fail', detail: `NODE_EXTRA_CA_CERTS=${ca} does not exist`, fix: 'Point NODE_EXTRA_CA_CERTS at your corporate CA bundle (PEM), or unset it.' });
-  const reach = await reachable(ctx.settings.apiUrl, env);
+  const reach: Check = hosted ? { name: 'api', status: 'ok', detail: `hosted MCP endpoint mode: ${hosted.href}` } : await reachable(ctx.settings.apiUrl, env);
   add(reach);
+  if (hosted && (stored || env.LOOPIQ_TOKEN)) for (const c of await upstream.hostedDoctorChecks(hosted, opts, io)) add(c);
 
   // Token and organization
   let me: Me | undefined;
-  if (reach.status !== 'fail' && (stored || env.LOOPIQ_TOKEN)) {
+  if (!hosted && reach.status !== 'fail' && (stored || env.LOOPIQ_TOKEN)) {
     const client = ctx.api();
     try {
       me = await client.call(api.me());

@@ -178,3 +178,30 @@ export async function statusMcp(url: URL, flags: McpFlags, io: Io = processIo())
   }
   return report.ok ? 0 : 1;
 }
+
+/** `doctor` in upstream mode: the endpoint answers initialize + tools/list with the stored token; the org is one of the user's. */
+export async function hostedDoctorChecks(url: URL, flags: McpFlags, io: Io): Promise<{ name: string; status: 'ok' | 'warn' | 'fail'; detail: string; fix?: string }[]> {
+  const started = Date.now();
+  try {
+    return await withStored(url, flags, io, async (mcp, tools, settings) => {
+      const checks: { name: string; status: 'ok' | 'warn' | 'fail'; detail: string; fix?: string }[] = [
+        { name: 'hosted-mcp', status: 'ok', detail: `${url.href} accepted the token and listed ${tools.length} tools (${tools.filter(isReadOnly).length} read-only) in ${Date.now() - started} ms` },
+      ];
+      const sel = await orgSelection({ ...settings, apiOrigin: url.origin });
+      const tool = findOrganizationsTool(tools);
+      if (!sel) checks.push({ name: 'organization', status: 'fail', detail: 'none selected', fix: 'Run `loopiq-mcp orgs` and `loopiq-mcp use-org <id>`.' });
+      else if (!tool) checks.push({ name: 'organization', status: 'warn', detail: `${sel.value} (as given: the endpoint has no organizations tool to check it)` });
+      else {
+        const orgs = await listOrganizations(mcp, tool);
+        const o = orgs.find((x) => x.id === sel.value) ?? orgs.find((x) => x.slug?.toLowerCase() === sel.value.toLowerCase());
+        if (!o) checks.push({ name: 'organization', status: 'fail', detail: `"${sel.value}" is not one of your organizations`, fix: 'Run `loopiq-mcp orgs` and `loopiq-mcp use-org <id>`.' });
+        else if (o.mcpEnabled === false) checks.push({ name: 'organization', status: 'fail', detail: `${o.name ?? o.id}: MCP is disabled`, fix: 'An organization admin can enable MCP, or pick another with `loopiq-mcp use-org`.' });
+        else checks.push({ name: 'organization', status: 'ok', detail: `${o.name ?? o.id} (${o.id})` });
+      }
+      return checks;
+    });
+  } catch (err) {
+    const e = toLoopIqError(err);
+    return [{ name: 'hosted-mcp', status: 'fail', detail: e.message, fix: e.hint }];
+  }
+}
