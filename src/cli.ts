@@ -147,6 +147,7 @@ Examples:
     .addOption(readOnly())
     .addOption(apiUrl())
     .option('--config-path <file>', "edit this file instead of the client's usual config")
+    .option('--mcp-url <url>', "the client's server relays LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .option('--dry-run', 'print the change without writing')
     .addHelpText(
       'after',
@@ -163,6 +164,7 @@ Examples:
     .description("remove loopiq-mcp from an AI client's config (other servers untouched)")
     .addOption(clientOption())
     .option('--config-path <file>', "edit this file instead of the client's usual config")
+    .option('--mcp-url <url>', "the client's server relays LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .option('--dry-run', 'print the change without writing')
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp uninstall --client cursor\n  $ loopiq-mcp uninstall --client vscode --dry-run')
     .action((opts) => run(async () => (await import('./commands/install.js')).uninstall(opts)));

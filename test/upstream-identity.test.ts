@@ -70,6 +70,19 @@ describe('identity commands in upstream mode', () => {
     for (const o of [...outputs, c.transport.stderr, c.transport.stdoutLines.join('\n')]) expect(o).not.toContain(SANDBOX_TOKENS.alex);
   });
 
+  it('install --mcp-url registers a server that relays the endpoint (no token in the client config)', async () => {
+    const { cli, home } = user();
+    const path = join(home.dir, 'claude_desktop_config.json');
+    const r = await cli(['install', '--client', 'claude-desktop', '--config-path', path, '--mcp-url', `${sandbox.url}/mcp`, '--org', 'org_acme']);
+    expect(r.code, r.stderr).toBe(0);
+    const entry = JSON.parse(readFileSync(path, 'utf8')).mcpServers.loopiq as { args: string[] };
+    expect(entry.args.slice(1)).toEqual(['serve', '--org', 'org_acme', '--mcp-url', `${sandbox.url}/mcp`]);
+    expect(readFileSync(path, 'utf8')).not.toMatch(/lqp_/);
+    const plain = await cli(['install', '--client', 'claude-desktop', '--config-path', path, '--mcp-url', 'http://example.com/mcp']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('is not https');
+  });
+
   it('a token the endpoint refuses is not stored', async () => {
     const { cli, home } = user();
     const r = await cli(['login', '--mcp-url', `${sandbox.url}/mcp`, '--with-token'], 'lqp_not_a_real_token_123');

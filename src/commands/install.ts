@@ -6,6 +6,7 @@ import { denySelfApproval, removeSelfApprovalDenial } from '../clients/claude-co
 import { editJson, lineDiff, parseClientConfig } from '../clients/config-edit.js';
 import { writeFileAtomic } from '../config/files.js';
 import { normalizeApiUrl } from '../config/settings.js';
+import { secureUrl } from '../util/loopback.js';
 import { processIo, type Io } from './context.js';
 
 export interface InstallOptions {
@@ -14,6 +15,8 @@ export interface InstallOptions {
   org?: string;
   readOnly?: boolean;
   apiUrl?: string;
+  /** Relay LoopIQ's hosted MCP endpoint (DESIGN.md §3b). */
+  mcpUrl?: string;
   dryRun?: boolean;
 }
 
@@ -37,6 +40,7 @@ export function serverEntry(spec: ClientSpec, opts: InstallOptions, env: NodeJS.
   if (opts.org) args.push('--org', opts.org);
   if (opts.readOnly) args.push('--read-only');
   if (opts.apiUrl) args.push('--api-url', normalizeApiUrl(opts.apiUrl));
+  if (opts.mcpUrl) args.push('--mcp-url', secureUrl(opts.mcpUrl, '--mcp-url').href);
   const entry: ServerEntry = { ...spec.stdioFields, command: realpathSync(process.execPath), args };
   // Clients start servers with a stripped environment; the keychain needs the session bus on Linux.
   if (process.platform === 'linux' && env.DBUS_SESSION_BUS_ADDRESS) entry.env = { DBUS_SESSION_BUS_ADDRESS: env.DBUS_SESSION_BUS_ADDRESS };
