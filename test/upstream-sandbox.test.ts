@@ -230,8 +230,11 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
   });
 
   it("relays the endpoint's notifications/tools/list_changed to the client", async () => {
+    const streams = sandbox.mcp.streamsOpened;
     const c = await connect([], env());
     await c.client.listTools();
+    // The endpoint can only notify once the proxy's notification stream (GET /mcp) is open.
+    await until(() => sandbox.mcp.streamsOpened > streams);
     const changed = new Promise<void>((resolve) => c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
     const name = `loopiq_added_${Date.now()}`;
     sandbox.mcp.addTool(name);
@@ -313,6 +316,14 @@ describe('endpoint down at start', () => {
     }
   });
 });
+
+async function until(ok: () => boolean, timeoutMs = 20_000) {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -58,6 +58,8 @@ export class SandboxMcpEndpoint {
   readonly faults: McpFault[] = [];
   /** Return a record of another organization inside reads (the proxy must withhold it). */
   plantForeign = false;
+  /** Notification streams (GET /mcp) opened so far: a notification reaches a client only after its stream is open. */
+  streamsOpened = 0;
   /** Misbehave like a hostile or buggy endpoint: echo the request's Authorization header in results. */
   echoAuthorization = false;
   private readonly sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
@@ -282,6 +284,15 @@ export class SandboxMcpEndpoint {
       }
       session = this.newSession();
       await session.server.connect(session.transport);
+    }
+    if (req.method === 'GET') {
+      // The stream is registered before its headers go out; the request itself lasts as long as the stream.
+      const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
+      res.writeHead = ((...a: unknown[]) => {
+        const r = writeHead(...a);
+        if (res.statusCode === 200) this.streamsOpened++;
+        return r;
+      }) as unknown as ServerResponse['writeHead'];
     }
     await session.transport.handleRequest(req, res, body);
   }
