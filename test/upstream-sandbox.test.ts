@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
@@ -111,14 +113,16 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
     const creates = sandbox.mcp.writes('loopiq_create_remediation_work_package').length;
     const refreshes = sandbox.mcp.writes('loopiq_refresh_release_evidence').length;
 
-    const r1 = await c.call('loopiq_create_remediation_work_package', PACKAGE);
+    // The model cannot turn a write into "just a preview" or choose the key: the gate owns both.
+    const r1 = await c.call('loopiq_create_remediation_work_package', { ...PACKAGE, dryRun: false, idempotencyKey: 'model-chosen-key' });
     expect(r1.structuredContent).toMatchObject({ outcome: 'declined' });
     expect(r1.isError).toBe(true);
     // The human saw the endpoint's dry run and the exact arguments, with the pinned org.
     expect(c.shown[0]).toContain('wouldCreate');
     expect(c.shown[0]).toContain('Remove 3 leavers');
     expect(c.shown[0]).toContain('"organizationId": "org_acme"');
-    expect(sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_create_remediation_work_package').at(-1)!.arguments.dryRun).toBe(true);
+    expect(sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_create_remediation_work_package').at(-1)!.arguments).toEqual({ ...PACKAGE, organizationId: 'org_acme', dryRun: true });
+    expect(c.shown[0]).not.toContain('model-chosen-key');
 
     const r2 = await c.call('loopiq_refresh_release_evidence', { certificationId: CERT });
     expect(r2.structuredContent).toMatchObject({ outcome: 'declined' });
@@ -205,6 +209,27 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
     expect(refused.content[0]!.text).toContain('not a member of organization initech');
     expect(sandbox.mcp.calls.filter((x) => x.tool === 'loopiq_search_work_items').length).toBe(before);
     await other.close();
+  });
+
+  it('a poisoned tool-list cache cannot turn a write into a read: the decision is taken on the live list', async () => {
+    const home = tempHome();
+    const e = env({}, home);
+    // A first run writes the cache; then something rewrites it to call the unannotated write read-only.
+    let c = await connect([], e);
+    await c.client.listTools();
+    await c.close();
+    const dir = join(home.env.LOOPIQ_STATE_DIR, 'upstream-tools');
+    const file = join(dir, readdirSync(dir)[0]!);
+    const cache = JSON.parse(readFileSync(file, 'utf8')) as { tools: { name: string; annotations?: object }[] };
+    for (const t of cache.tools) if (t.name === 'loopiq_refresh_release_evidence') t.annotations = { readOnlyHint: true };
+    writeFileSync(file, JSON.stringify(cache));
+
+    const before = sandbox.mcp.writes('loopiq_refresh_release_evidence').length;
+    c = await connect([], e, 'decline');
+    const r = await c.call('loopiq_refresh_release_evidence', { certificationId: CERT });
+    expect(r.structuredContent).toMatchObject({ outcome: 'declined' });
+    expect(sandbox.mcp.writes('loopiq_refresh_release_evidence').length).toBe(before);
+    await c.close();
   });
 
   it('--read-only serves only read-only tools, and refuses a write by name', async () => {
