@@ -135,7 +135,7 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   });
 
   // Self-test: the real server, started the way a client starts it
-  if (opts.selfTest !== false) add(await selfTest(script, env));
+  if (opts.selfTest !== false) add(await selfTest(script, hosted && opts.mcpUrl ? { ...env, LOOPIQ_MCP_URL: hosted.href } : env));
 
   const failed = checks.filter((c) => c.status === 'fail').length;
   if (opts.json) ctx.json({ ok: failed === 0, checks });
