@@ -57,6 +57,8 @@ Examples:
     .addOption(org())
     .addOption(readOnly())
     .option('--sandbox', 'serve against a built-in fake LoopIQ with demo data (no account needed)')
+    .option('--mcp-url <url>', "relay LoopIQ's hosted MCP endpoint, e.g. https://ai.loopiq.com/mcp (env LOOPIQ_MCP_URL)")
+    .option('--mcp', "with --sandbox: relay the sandbox's hosted-style /mcp endpoint")
     .option('--tools <names>', 'only these tools (comma-separated)')
     .option('--exclude-tools <names>', 'never these tools (comma-separated; wins over --tools)')
     .option('--confirm <channels>', 'how to ask a human before a write, in order (env LOOPIQ_CONFIRM; default elicitation,dialog,terminal)')
@@ -66,6 +68,7 @@ Examples:
 Examples:
   $ loopiq-mcp serve --sandbox              try it with demo data
   $ loopiq-mcp serve --org acme --read-only
+  $ loopiq-mcp serve --mcp-url https://ai.loopiq.com/mcp --org org_123   hosted endpoint, gated
   $ LOOPIQ_TOKEN=... LOOPIQ_ORG=acme loopiq-mcp serve   headless / CI`,
     )
     .action((opts) =>
@@ -85,6 +88,8 @@ Examples:
     .addOption(new Option('--device', 'log in with OAuth on another device (device code; for SSH and headless machines)').conflicts(['withToken']))
     .option('--no-browser', 'with --web: print the login URL instead of opening a browser')
     .option('--client-id <id>', 'OAuth client id registered for loopiq-mcp (env LOOPIQ_OAUTH_CLIENT_ID; default: register one)')
+    .option('--mcp-url <url>', "log in to LoopIQ's hosted MCP endpoint instead (validated by initialize + tools/list; serve then relays it)")
+    .option('--org <id|slug>', 'with --mcp-url: the organization to select')
     .addOption(json())
     .addHelpText(
       'after',
@@ -94,10 +99,17 @@ Examples:
   $ loopiq-mcp login --with-token < token.txt
   $ loopiq-mcp login --web                            OAuth in your browser
   $ loopiq-mcp login --device                         OAuth with a code, from another device
-  $ loopiq-mcp login --api-url https://staging.loopiq.example`,
+  $ loopiq-mcp login --api-url https://staging.loopiq.example
+  $ loopiq-mcp login --mcp-url https://ai.loopiq.com/mcp --with-token < token.txt`,
     )
     .action((opts) =>
-      run(async () => (opts.web || opts.device ? (await import('./commands/login-oauth.js')).loginOAuth(opts) : (await import('./commands/login.js')).login(opts))),
+      run(async () =>
+        opts.mcpUrl
+          ? (await import('./commands/upstream-identity.js')).loginMcp(opts)
+          : opts.web || opts.device
+            ? (await import('./commands/login-oauth.js')).loginOAuth(opts)
+            : (await import('./commands/login.js')).login(opts),
+      ),
     );
 
   program
@@ -115,7 +127,12 @@ Examples:
     .addOption(readOnly())
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp status\n  $ loopiq-mcp status --json | jq .organization')
-    .action((opts) => run(async () => (await import('./commands/status.js')).status(opts)));
+    .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
+    .action((opts) => run(async () => {
+      const m = await import('./commands/upstream-identity.js');
+      const up = await m.upstreamUrl(opts, process.env);
+      return up ? m.statusMcp(up, opts) : (await import('./commands/status.js')).status(opts);
+    }));
 
   program
     .command('orgs')
@@ -124,7 +141,12 @@ Examples:
     .addOption(org())
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp orgs\n  $ loopiq-mcp orgs --json | jq -r ".[].slug"')
-    .action((opts) => run(async () => (await import('./commands/orgs.js')).orgs(opts)));
+    .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
+    .action((opts) => run(async () => {
+      const m = await import('./commands/upstream-identity.js');
+      const up = await m.upstreamUrl(opts, process.env);
+      return up ? m.orgsMcp(up, opts) : (await import('./commands/orgs.js')).orgs(opts);
+    }));
 
   program
     .command('use-org')
@@ -133,7 +155,12 @@ Examples:
     .addOption(apiUrl())
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp use-org acme\n  $ loopiq-mcp use-org org_acme')
-    .action((idOrSlug: string, opts) => run(async () => (await import('./commands/orgs.js')).useOrg(idOrSlug, opts)));
+    .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
+    .action((idOrSlug: string, opts) => run(async () => {
+      const m = await import('./commands/upstream-identity.js');
+      const up = await m.upstreamUrl(opts, process.env);
+      return up ? m.useOrgMcp(up, idOrSlug, opts) : (await import('./commands/orgs.js')).useOrg(idOrSlug, opts);
+    }));
 
   program
     .command('rotate')
@@ -153,6 +180,7 @@ Examples:
     .addOption(readOnly())
     .addOption(apiUrl())
     .option('--config-path <file>', "edit this file instead of the client's usual config")
+    .option('--mcp-url <url>', "the client's server relays LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .option('--dry-run', 'print the change without writing')
     .addHelpText(
       'after',
@@ -169,6 +197,7 @@ Examples:
     .description("remove loopiq-mcp from an AI client's config (other servers untouched)")
     .addOption(clientOption())
     .option('--config-path <file>', "edit this file instead of the client's usual config")
+    .option('--mcp-url <url>', "the client's server relays LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .option('--dry-run', 'print the change without writing')
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp uninstall --client cursor\n  $ loopiq-mcp uninstall --client vscode --dry-run')
     .action((opts) => run(async () => (await import('./commands/install.js')).uninstall(opts)));
@@ -180,6 +209,7 @@ Examples:
     .addOption(org())
     .addOption(json())
     .option('--no-self-test', 'skip starting a server to check stdout')
+    .option('--mcp-url <url>', "check LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp doctor\n  $ loopiq-mcp doctor --json | jq \'.checks[] | select(.status != "ok")\'')
     .action((opts) => run(async () => (await import('./commands/doctor.js')).doctor(opts)));
 

@@ -12,6 +12,7 @@ import { orgSelection } from '../server/org-scope.js';
 import { judgeOrg } from '../config/org-choice.js';
 import { inert } from '../util/inert.js';
 import { launchAsClient } from './doctor-launch.js';
+import { Keychain } from '../auth/keychain.js';
 import { RecordingStdioTransport } from '../util/stdio-probe.js';
 import { VERSION } from '../version.js';
 import { commandContext, formatExpiry, processIo, type Io } from './context.js';
@@ -27,11 +28,16 @@ export interface Check {
 const SECRET = /(lqp_[A-Za-z0-9_-]{8,}|Bearer\s+\S+|LOOPIQ_TOKEN)/;
 
 /** Checks everything a launch needs and says what to fix. Exit 1 on any failure. */
-export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: boolean }, io: Io = processIo()): Promise<number> {
+export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: boolean; mcpUrl?: string }, io: Io = processIo()): Promise<number> {
   // A corrupt config file is one FAIL line; every other check still runs.
   const ctx = await commandContext(opts, io, { tolerateConfigError: true });
   const env = io.env;
   const checks: Check[] = [];
+  // Upstream mode (DESIGN.md §3b): the token is stored for the hosted endpoint's origin, which is checked instead of the REST API.
+  const upstream = await import('./upstream-identity.js');
+  const hosted = await upstream.upstreamUrl(opts, env, ctx.settings);
+  const keychain = hosted ? new Keychain(hosted.origin, env) : ctx.keychain;
+  const tokenOrigin = hosted ? hosted.origin : ctx.settings.apiOrigin;
   const add = (c: Check) => checks.push(c);
   if (ctx.settings.configError) add({ name: 'config', status: 'fail', detail: ctx.settings.configError.message, fix: ctx.settings.configError.hint });
   else add({ name: 'config', status: 'ok', detail: `${ctx.settings.config.path}; API ${ctx.settings.apiUrl} (${ctx.settings.apiUrlSource})` });
@@ -87,9 +93,9 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   const kStart = performance.now();
   let stored: string | null = null;
   try {
-    stored = await ctx.keychain.get();
+    stored = await keychain.get();
     const ms = Math.round(performance.now() - kStart);
-    add({ name: 'keychain', status: stored || env.LOOPIQ_TOKEN ? 'ok' : 'fail', detail: stored ? `token for ${ctx.settings.apiOrigin} found (${ms} ms)` : `no token for ${ctx.settings.apiOrigin} (${ms} ms): not logged in, or the keyring is locked`, ...(stored || env.LOOPIQ_TOKEN ? {} : { fix: 'Run `loopiq-mcp login`.' }) });
+    add({ name: 'keychain', status: stored || env.LOOPIQ_TOKEN ? 'ok' : 'fail', detail: stored ? `token for ${tokenOrigin} found (${ms} ms)` : `no token for ${tokenOrigin} (${ms} ms): not logged in, or the keyring is locked`, ...(stored || env.LOOPIQ_TOKEN ? {} : { fix: 'Run `loopiq-mcp login`.' }) });
   } catch (err) {
     const e = toLoopIqError(err);
     add({ name: 'keychain', status: env.LOOPIQ_TOKEN ? 'warn' : 'fail', detail: e.message, fix: e.hint });
@@ -100,12 +106,13 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   add({ name: 'proxy', status: 'ok', detail: proxy ? `requests go through ${redactUrl(proxy)}${env.NO_PROXY || env.no_proxy ? ` (NO_PROXY=${env.NO_PROXY || env.no_proxy})` : ''}` : 'no HTTP(S)_PROXY set; direct connection' });
   const ca = env.NODE_EXTRA_CA_CERTS;
   if (ca) add(existsSync(ca) ? { name: 'ca', status: 'ok', detail: `NODE_EXTRA_CA_CERTS=${ca}` } : { name: 'ca', status: 'fail', detail: `NODE_EXTRA_CA_CERTS=${ca} does not exist`, fix: 'Point NODE_EXTRA_CA_CERTS at your corporate CA bundle (PEM), or unset it.' });
-  const reach = await reachable(ctx.settings.apiUrl, env);
+  const reach: Check = hosted ? { name: 'api', status: 'ok', detail: `hosted MCP endpoint mode: ${hosted.href}` } : await reachable(ctx.settings.apiUrl, env);
   add(reach);
+  if (hosted && (stored || env.LOOPIQ_TOKEN)) for (const c of await upstream.hostedDoctorChecks(hosted, opts, io)) add(c);
 
   // Token and organization
   let me: Me | undefined;
-  if (reach.status !== 'fail' && (stored || env.LOOPIQ_TOKEN)) {
+  if (!hosted && reach.status !== 'fail' && (stored || env.LOOPIQ_TOKEN)) {
     const client = ctx.api();
     try {
       me = await client.call(api.me());
@@ -138,7 +145,7 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
   });
 
   // Self-test: the real server, started the way a client starts it
-  if (opts.selfTest !== false) add(await selfTest(script, env));
+  if (opts.selfTest !== false) add(await selfTest(script, hosted && opts.mcpUrl ? { ...env, LOOPIQ_MCP_URL: hosted.href } : env));
 
   const failed = checks.filter((c) => c.status === 'fail').length;
   if (opts.json) ctx.json({ ok: failed === 0, checks });

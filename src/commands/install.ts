@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../config/files.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { windowsLaunchForm, windowsShortName } from '../clients/windows.js';
 import { inert } from '../util/inert.js';
+import { secureUrl } from '../util/loopback.js';
 import { processIo, type Io } from './context.js';
 
 export interface InstallOptions {
@@ -17,6 +18,8 @@ export interface InstallOptions {
   org?: string;
   readOnly?: boolean;
   apiUrl?: string;
+  /** Relay LoopIQ's hosted MCP endpoint (DESIGN.md §3b). */
+  mcpUrl?: string;
   dryRun?: boolean;
 }
 
@@ -53,9 +56,10 @@ const thisPlatform = (): Platform => ({ platform: process.platform, execPath: re
  * What the client will launch: absolute node + absolute script + `serve`, with the settings in
  * effect here (flag > env; the config file is read by the server itself); never a token.
  */
-export function serverEntry(spec: ClientSpec, settings: Settings, env: NodeJS.ProcessEnv, p: Platform = thisPlatform()): { entry: ServerEntry; warning?: string } {
+export function serverEntry(spec: ClientSpec, settings: Settings, env: NodeJS.ProcessEnv, p: Platform = thisPlatform(), mcpUrl?: string): { entry: ServerEntry; warning?: string } {
   const args = [p.script, 'serve'];
   if (settings.apiUrlSource === 'flag' || settings.apiUrlSource === 'env') args.push('--api-url', settings.apiUrl);
+  if (mcpUrl) args.push('--mcp-url', secureUrl(mcpUrl, '--mcp-url').href);
   if (settings.pinnedOrg) args.push('--org', settings.pinnedOrg.value);
   if (settings.readOnly) args.push('--read-only');
   const launch = p.platform === 'win32' ? windowsLaunchForm(p.execPath, args, p.shortName) : { command: p.execPath, args };
@@ -116,7 +120,7 @@ export async function install(opts: InstallOptions, io: Io = processIo()): Promi
   const settings = await resolveSettings(opts, io.env, { tolerateConfigError: true });
   const path = targetPath(spec, opts, io.env);
   const { text, data } = await readConfig(path, spec);
-  const { entry, warning } = serverEntry(spec, settings, io.env);
+  const { entry, warning } = serverEntry(spec, settings, io.env, undefined, opts.mcpUrl ?? io.env.LOOPIQ_MCP_URL);
   if (warning) io.stderr.write(`warning: ${warning}\n`);
   const servers = (data[spec.key] ?? {}) as Record<string, unknown>;
   if (typeof servers !== 'object' || Array.isArray(servers)) {

@@ -38,6 +38,9 @@ export async function sandbox(opts: { port?: string }, io: Io = processIo(), unt
       `  echo ${SANDBOX_TOKENS.alex} | loopiq-mcp login --with-token`,
       '  loopiq-mcp use-org acme',
       '',
+      `Hosted-style MCP endpoint: ${s.url}/mcp`,
+      `  echo ${SANDBOX_TOKENS.alex} | loopiq-mcp login --mcp-url ${s.url}/mcp --with-token`,
+      '',
     ].join('\n'),
   );
   await (until ??

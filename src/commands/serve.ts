@@ -16,12 +16,20 @@ export interface ServeOptions extends GlobalFlags, ToolFilter {
   sandbox?: boolean;
   /** Approval channels in order (env LOOPIQ_CONFIRM). */
   confirm?: string;
+  /** Relay LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL). */
+  mcpUrl?: string;
+  /** With `sandbox`: relay the sandbox's `/mcp`. */
+  mcp?: boolean;
 }
 
 /** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
 export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   routeConsoleToStderr();
+  if (opts.mcpUrl || env.LOOPIQ_MCP_URL || opts.mcp) return (await import('./serve-upstream.js')).serveUpstream(opts, env);
   let settings = await resolveSettings(opts, env);
+  // The endpoint stored by `login --mcp-url` (an explicit REST URL or the REST sandbox wins).
+  const storedMcpUrl = opts.sandbox || opts.apiUrl || env.LOOPIQ_API_URL ? undefined : (await settings.config.read()).mcpUrl;
+  if (storedMcpUrl) return (await import('./serve-upstream.js')).serveUpstream({ ...opts, mcpUrl: storedMcpUrl }, env);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
   const { channels, timeoutMs, waitMs, writeTimeoutMs: attemptMs } = settings.confirm;
   let tokens: TokenSource;

@@ -9,6 +9,8 @@ export type SelectedOrg = z.infer<typeof SelectedOrg>;
 const ConfigShape = z
   .object({
     apiUrl: z.string().url().optional(),
+    /** LoopIQ's hosted MCP endpoint (`login --mcp-url`): `serve` relays it (DESIGN.md §3b). */
+    mcpUrl: z.string().url().optional(),
     /** The selected organization per API origin, so staging and production never mix. */
     organizations: z.record(z.string(), SelectedOrg).default({}),
   })

@@ -28,7 +28,10 @@ const Record_ = z.object({
   tool: z.string(),
   /** The channel that asks (or asked) the human. */
   channel: z.enum(CHANNELS),
-  request: z.object({ method: z.enum(['POST', 'PATCH']), path: z.string(), body: z.unknown() }),
+  request: z.union([
+    z.object({ kind: z.literal('mcp'), tool: z.string(), arguments: z.record(z.string(), z.unknown()), hasDryRun: z.boolean(), hasIdempotencyKey: z.boolean() }).strict(),
+    z.object({ method: z.enum(['POST', 'PATCH']), path: z.string(), body: z.unknown() }),
+  ]),
   digest: z.string(),
   preview: z.record(z.string(), z.unknown()),
   summary: z.string(),

@@ -12,14 +12,16 @@ export function canonicalJson(value: unknown): string {
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export interface ExactRequest {
-  org: string;
-  method: string;
-  path: string;
-  body: unknown;
-}
+/** A REST write, or a hosted MCP tool call (the two backends' exact requests). */
+export type DigestedRequest =
+  | { org: string; method: string; path: string; body: unknown }
+  | { org: string; kind: 'mcp'; tool: string; arguments: Record<string, unknown>; hasDryRun: boolean; hasIdempotencyKey: boolean };
 
 /** What a human approves: this digest, and nothing else, may be sent. */
-export function requestDigest(r: ExactRequest): string {
-  return sha256(canonicalJson({ org: r.org, method: r.method, path: r.path, body: r.body ?? null }));
+export function requestDigest(r: DigestedRequest): string {
+  if ('kind' in r && r.kind === 'mcp') {
+    return sha256(canonicalJson({ org: r.org, kind: 'mcp', tool: r.tool, arguments: r.arguments, hasDryRun: r.hasDryRun, hasIdempotencyKey: r.hasIdempotencyKey }));
+  }
+  const rest = r as { org: string; method: string; path: string; body: unknown };
+  return sha256(canonicalJson({ org: rest.org, method: rest.method, path: rest.path, body: rest.body ?? null }));
 }

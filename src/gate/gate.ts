@@ -1,12 +1,11 @@
 import { userInfo } from 'node:os';
-import type { ZodType } from 'zod';
 import type { ApiClient } from '../api/client.js';
-import { DryRun, writeResponseFor, type Endpoint } from '../api/contract.js';
+import type { WriteBackend, WriteProposal } from '../backend/backend.js';
+import { RestBackend } from '../backend/rest.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import type { OrgRef } from '../server/org-scope.js';
 import type { ToolOutput } from '../tools/define.js';
 import { inert } from '../util/inert.js';
-import { sanitize } from '../util/untrusted.js';
 import { CHANNELS, ForgedApproval, normalizeCode, Refusal, type Approvals, type ApprovalRecord, type ChannelName } from './approvals.js';
 import { AuditUnavailable, type AuditEntry, type AuditLog, type Outcome } from './audit.js';
 import type { ApprovalChannel, ClientAbilities, Verdict } from './channels/channel.js';
@@ -15,16 +14,11 @@ import { elicitationChannel } from './channels/elicitation.js';
 import { terminalChannel } from './channels/terminal.js';
 import type { ProcessId } from './process-tree.js';
 import { approvalText, approvalTitle } from './prompt.js';
-import { digestOf, exactRequest, type ExactRequest } from './request.js';
+import { digestOf, type ExactRequest } from './request.js';
 
 export { CHANNELS, type ChannelName };
 
-/** One write as the model proposed it; the gate turns it into the exact request a human approves. */
-export interface WriteProposal {
-  endpoint: Endpoint<ZodType>;
-  /** One line: what will change, in plain words. */
-  summary: string;
-}
+export type { WriteProposal };
 
 /** Per tool call: who is asking, and how this client can ask a human. */
 export interface GateCall extends ClientAbilities {
@@ -36,8 +30,10 @@ export interface GateCall extends ClientAbilities {
 }
 
 export interface GateDeps {
-  /** The only holder of a client that can send POST/PATCH. */
-  api: ApiClient;
+  /** The only holder of a client that can write (REST or hosted MCP). */
+  backend?: WriteBackend;
+  /** Shorthand for `backend: new RestBackend(api)`. */
+  api?: ApiClient;
   audit: AuditLog;
   approvals: Approvals;
   apiOrigin: string;
@@ -63,7 +59,13 @@ type Base = { org: OrgRef; tool: string; digest: string; requestId: string };
  * with that approval's Idempotency-Key, once → audit. Anything else sends nothing.
  */
 export class WriteGate {
-  constructor(private readonly deps: GateDeps) {}
+  private readonly backend: WriteBackend;
+
+  constructor(private readonly deps: GateDeps) {
+    const backend = deps.backend ?? (deps.api ? new RestBackend(deps.api) : undefined);
+    if (!backend) throw new Error('WriteGate needs a backend');
+    this.backend = backend;
+  }
 
   private channel(name: ChannelName, call: GateCall): ApprovalChannel {
     if (name === 'elicitation') return elicitationChannel(call);
@@ -75,7 +77,7 @@ export class WriteGate {
     const started = Date.now();
     let exact: ExactRequest;
     try {
-      exact = exactRequest(proposal.endpoint, call.org.id);
+      exact = this.backend.exact(proposal, call.org.id);
     } catch (err) {
       const e = toLoopIqError(err).forModel();
       return this.result(call.org, 'approval_invalid', `Nothing was written: ${e.text}`, { error: e.data });
@@ -86,8 +88,7 @@ export class WriteGate {
     let preview: Record<string, unknown>;
     try {
       await call.progress('asking LoopIQ for a preview');
-      const dry = (await this.deps.api.call(proposal.endpoint, { org: call.org.id, requestId: call.requestId, ...(call.signal ? { signal: call.signal } : {}), dryRun: true, response: DryRun })) as DryRun;
-      preview = sanitize(dry.preview);
+      preview = await this.backend.preview(exact, { org: call.org.id, requestId: call.requestId, ...(call.signal ? { signal: call.signal } : {}) });
     } catch (err) {
       const e = toLoopIqError(err);
       await this.auditQuietly(base, { channel: null, outcome: 'preview_failed', httpStatus: e.extra.status ?? null, detail: e.code });
@@ -103,7 +104,7 @@ export class WriteGate {
         org: call.org,
         tool: call.tool,
         channel: this.deps.channels[0] ?? 'terminal',
-        request: { method: exact.method, path: exact.path, body: exact.body },
+        request: storedRequest(exact),
         digest,
         preview,
         summary: proposal.summary,
@@ -217,24 +218,25 @@ export class WriteGate {
     // Every attempt, body included, ends by this deadline: a takeover waits it out.
     const deadline = AbortSignal.timeout(this.deps.attemptMs);
     const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-    const endpoint = { method: a.request.method, path: a.request.path, orgScoped: true, body: a.request.body, response: writeResponseFor(a.request.method, a.request.path) };
-    let res: Awaited<ReturnType<ApiClient['callWithMeta']>>;
+    let res: Awaited<ReturnType<WriteBackend['execute']>>;
     try {
-      res = await this.deps.api.callWithMeta(endpoint, { org: a.org.id, requestId: call.requestId, idempotencyKey: a.idempotencyKey, signal });
+      res = await this.backend.execute({ org: a.org.id, ...a.request }, a.idempotencyKey, { org: a.org.id, requestId: call.requestId, signal });
     } catch (err) {
       const e = deadline.aborted && !call.signal?.aborted ? new LoopIqError('timeout', `LoopIQ did not finish answering within ${Math.round(this.deps.attemptMs / 1000)} s.`, '', {}) : toLoopIqError(err);
       // A transport failure may or may not have reached LoopIQ: keep the approval usable, because a
       // retry carries the same Idempotency-Key and cannot write twice.
-      const retryable = ['network', 'timeout', 'aborted', 'unavailable', 'rate_limited', 'internal', 'bad_response'].includes(e.code);
+      const retryable = this.backend.retrySafe(a.request) && ['network', 'timeout', 'aborted', 'unavailable', 'rate_limited', 'internal', 'bad_response'].includes(e.code);
       await this.deps.approvals.finish(a.id, { retryable }).catch(() => {});
       await this.auditQuietly(base, { channel, outcome: 'api_error', ...key, httpStatus: e.extra.status ?? null, detail: e.code });
       const again = retryable
         ? ` LoopIQ's answer was lost, so the write may or may not have happened. The approval is still valid: calling loopiq_execute_approved_action with "${a.id}" is safe (same Idempotency-Key; it cannot write twice).`
-        : '';
+        : ['network', 'timeout', 'aborted'].includes(e.code)
+          ? ' The answer was lost, so the write may or may not have happened; this tool offers no idempotency key, so the approval was not kept: check in LoopIQ before proposing it again.'
+          : '';
       const said = e.forModel();
       return this.result(a.org, 'api_error', `The approved write did not complete.\n${said.text}${again}`, { channel, approvalId: a.id, error: said.data });
     }
-    const ids = resultIds(res.data);
+    const ids = res.ids;
     await this.deps.approvals.finish(a.id, { executed: { httpStatus: res.status, ids } }).catch(() => {});
     let auditNote = '';
     try {
@@ -246,8 +248,8 @@ export class WriteGate {
       channel,
       approvalId: a.id,
       ids,
-      result: sanitize(res.data as Record<string, unknown>),
-      ...(res.foreignDropped ? { withheldForeign: res.foreignDropped } : {}),
+      result: res.data,
+      ...(res.withheldForeign ? { withheldForeign: res.withheldForeign } : {}),
     });
   }
 
@@ -313,10 +315,10 @@ async function whileWaiting<T>(call: GateCall, message: string, waiting: Promise
   }
 }
 
-function resultIds(data: unknown): string[] {
-  const d = data as { id?: unknown; parent?: { id?: unknown }; tasks?: { id?: unknown }[] } | null;
-  const ids: unknown[] = [d?.id, d?.parent?.id, ...(Array.isArray(d?.tasks) ? d.tasks.map((t) => t?.id) : [])];
-  return ids.filter((x): x is string => typeof x === 'string');
+/** What an approval stores: the exact request without its org (the approval names it). */
+function storedRequest(exact: ExactRequest): ApprovalRecord['request'] {
+  const { org: _org, ...request } = exact;
+  return request;
 }
 
 export const approver = () => {

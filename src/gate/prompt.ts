@@ -1,5 +1,6 @@
 import { inert, inertJson } from '../util/inert.js';
 import type { ApprovalRecord } from './approvals.js';
+import { isMcpCall, payloadOf, requestLine } from './request.js';
 
 /**
  * What the human sees, in every channel: every field that will be sent, with every character that
@@ -13,15 +14,16 @@ export function approvalText(a: ApprovalRecord): string {
     `Organization: ${inert(a.org.name)} (${inert(a.org.id)})`,
     `Tool:         ${inert(a.tool)}`,
     `Action:       ${inert(a.summary)}`,
-    `Request:      ${a.request.method} ${inert(a.request.path)}`,
+    `Request:      ${requestLine(a.request)}`,
     `API:          ${inert(a.apiOrigin)}`,
     `Approval:     ${a.id} (expires ${a.expiresAt.slice(11, 16)} UTC)`,
     '',
-    'LoopIQ preview:',
+    isMcpCall(a.request) && !a.request.hasDryRun ? 'LoopIQ preview: none (this tool offers no dry run; judge the payload below)' : 'LoopIQ preview:',
     inertJson(a.preview),
     '',
     'Payload (sent exactly as shown, once):',
-    inertJson(a.request.body),
+    inertJson(payloadOf(a.request)),
+    ...(isMcpCall(a.request) && a.request.hasIdempotencyKey ? [`  plus idempotencyKey "${inert(a.idempotencyKey)}" (a retry after a lost answer reuses it and cannot write twice)`] : []),
     '',
     `Digest: ${a.digest.slice(0, 16)}`,
   ].join('\n');

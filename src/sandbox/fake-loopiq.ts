@@ -18,6 +18,7 @@ import {
   UpdateWorkItemBody,
   type ProblemCode,
 } from '../api/contract.js';
+import { SandboxMcpEndpoint } from './mcp-endpoint.js';
 import { ORGS, SANDBOX_TOKENS, USERS, seedRecords, type SandboxOrg, type SeedRecords } from './seed.js';
 
 type Rec = Record<string, unknown>;
@@ -558,6 +559,8 @@ function allText(value: unknown): string {
 export interface RunningSandbox {
   url: string;
   fake: FakeLoopIq;
+  /** The hosted-style MCP endpoint at `${url}/mcp`. */
+  mcp: SandboxMcpEndpoint;
   /** TCP connections accepted so far. */
   connections(): number;
   close(): Promise<void>;
@@ -568,8 +571,10 @@ export async function startSandbox(options: SandboxOptions & { port?: number; fa
   const fake = options.fake ?? new FakeLoopIq(options);
   const sockets = new Set<Socket>();
   let accepted = 0;
+  const mcp = new SandboxMcpEndpoint(fake);
   const server: Server = createServer((req, res) => {
-    fake.handle(req, res).catch((err) => {
+    const handler = /^\/mcp(\/|\?|$)/.test(req.url ?? '') ? mcp.handle(req, res) : fake.handle(req, res);
+    handler.catch((err) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
   });
@@ -588,9 +593,11 @@ export async function startSandbox(options: SandboxOptions & { port?: number; fa
   return {
     url,
     fake,
+    mcp,
     connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
+        void mcp.close();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
