@@ -76,7 +76,7 @@ describe('identity commands in upstream mode', () => {
     const r = await cli(['install', '--client', 'claude-desktop', '--config-path', path, '--mcp-url', `${sandbox.url}/mcp`, '--org', 'org_acme']);
     expect(r.code, r.stderr).toBe(0);
     const entry = JSON.parse(readFileSync(path, 'utf8')).mcpServers.loopiq as { args: string[] };
-    expect(entry.args.slice(1)).toEqual(['serve', '--org', 'org_acme', '--mcp-url', `${sandbox.url}/mcp`]);
+    expect(entry.args.slice(1)).toEqual(['serve', '--mcp-url', `${sandbox.url}/mcp`, '--org', 'org_acme']);
     expect(readFileSync(path, 'utf8')).not.toMatch(/lqp_/);
     const plain = await cli(['install', '--client', 'claude-desktop', '--config-path', path, '--mcp-url', 'http://example.com/mcp']);
     expect(plain.code).toBe(1);
