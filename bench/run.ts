@@ -7,7 +7,7 @@
  * Usage: node .bench/harness/run.js [--node <path-to-node> ...]
  */
 import { fork, spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -74,6 +74,16 @@ class Rpc {
     const line = await this.raw('tools/call', { name, arguments: args });
     if (!line.includes('"result"') || line.includes('"isError":true')) throw new Error(`${name} failed: ${line.slice(0, 300)} ${this.stderr.slice(-300)}`);
     return line;
+  }
+  /** CPU time of all the server's threads so far, in ms (Linux): steadier than wall time on a busy machine. */
+  cpuMs(): number {
+    let ns = 0;
+    try {
+      for (const t of readdirSync(`/proc/${this.child.pid}/task`)) ns += Number(readFileSync(`/proc/${this.child.pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      return NaN;
+    }
+    return ns / 1e6;
   }
   rssKb(): number {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
@@ -181,13 +191,15 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
     await rpc.initialize();
     const listLine = await rpc.list();
     const list = performance.now() - t0;
+    const listCpu = rpc.cpuMs();
     if (idleMs) await sleep(idleMs);
     const t1 = performance.now();
     await rpc.call(t.tool, { id: RECORD });
     const first = performance.now() - t0;
     const call = performance.now() - t1;
+    const firstCpu = rpc.cpuMs();
     await rpc.stop();
-    return { list, first, call, listBytes: Buffer.byteLength(JSON.stringify(JSON.parse(listLine).result)) };
+    return { list, first, call, listCpu, firstCpu, listBytes: Buffer.byteLength(JSON.stringify(JSON.parse(listLine).result)) };
   };
 
   // (a) + (b): cold starts, alternating A/B. The very first loopiq-mcp launch (empty compile cache
@@ -198,16 +210,16 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
     warm.a.push((await coldStart(loopiq)).first);
     warm.b.push((await coldStart(baseline)).first);
   }
-  const A = { list: [] as number[], first: [] as number[] };
-  const B = { list: [] as number[], first: [] as number[] };
+  const A = { list: [] as number[], first: [] as number[], listCpu: [] as number[], firstCpu: [] as number[] };
+  const B = { list: [] as number[], first: [] as number[], listCpu: [] as number[], firstCpu: [] as number[] };
   let listBytes = 0;
   for (let i = 0; i < COLD_RUNS; i++) {
     const a = await coldStart(loopiq);
     const b = await coldStart(baseline);
-    A.list.push(a.list);
-    A.first.push(a.first);
-    B.list.push(b.list);
-    B.first.push(b.first);
+    for (const k of ['list', 'first', 'listCpu', 'firstCpu'] as const) {
+      A[k].push(a[k]);
+      B[k].push(b[k]);
+    }
     listBytes = a.listBytes;
   }
   const goalA = major >= 24 ? 0.8 : 1.0;
@@ -231,6 +243,7 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
   notes.push(
     `warm-up launches (not counted), spawn → first answer: loopiq-mcp ${warm.a.map((x) => fmt(x)).join(', ')} ms; baseline ${warm.b.map((x) => fmt(x)).join(', ')} ms.`,
     `first loopiq-mcp launch with an empty state dir${major >= 22 ? ' (no compile cache yet)' : ''}: tools/list ${fmt(firstEver.list)} ms, first answer ${fmt(firstEver.first)} ms (not counted).`,
+    `server CPU time (all threads, median), spawn → tools/list / → first answer: loopiq-mcp ${fmt(median(A.listCpu))} / ${fmt(median(A.firstCpu))} ms; baseline ${fmt(median(B.listCpu))} / ${fmt(median(B.firstCpu))} ms (ratios ${fmt(median(A.listCpu) / median(B.listCpu), 2)}× / ${fmt(median(A.firstCpu) / median(B.firstCpu), 2)}×).`,
     `spread over ${COLD_RUNS} launches, first answer p10–p90: loopiq-mcp ${fmt(quantile(A.first, 0.1))}–${fmt(quantile(A.first, 0.9))} ms; baseline ${fmt(quantile(B.first, 0.1))}–${fmt(quantile(B.first, 0.9))} ms.`,
   );
 
@@ -256,6 +269,7 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
   // Three rounds of 1,500 calls each way, alternating blocks of 100; the median round is quoted,
   // so one noisy round (GC, the other core busy) does not decide the figure.
   const rounds: { d: number[]; m: number[] }[] = [];
+  const cpu0 = srv.cpuMs();
   for (let round = 0; round < 3; round++) {
     const d: number[] = [];
     const m: number[] = [];
@@ -273,12 +287,13 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
     }
     rounds.push({ d, m });
   }
+  const cpuPerCall = ((srv.cpuMs() - cpu0) / (3 * 15 * 100)) * 1000;
   const pick = (q: number) => rounds.map((r) => ({ m: quantile(r.m, q), d: quantile(r.d, q) })).sort((x, y) => x.m - x.d - (y.m - y.d))[1]!;
   const p50 = pick(0.5);
   const p99 = pick(0.99);
   rows.push({ metric: '(d) added latency per call, p50', value: `${fmt(p50.m, 2)} ms`, baseline: `${fmt(p50.d, 2)} ms direct GET`, compare: `+${fmt(p50.m - p50.d, 2)} ms`, goal: '≤ +0.30 ms', ok: p50.m - p50.d <= 0.3 });
   rows.push({ metric: '(d) added latency per call, p99', value: `${fmt(p99.m, 2)} ms`, baseline: `${fmt(p99.d, 2)} ms direct GET`, compare: `+${fmt(p99.m - p99.d, 2)} ms`, goal: '≤ +2.00 ms', ok: p99.m - p99.d <= 2 });
-  notes.push(`latency: ${WARM_CALLS} warm-up calls each way (not counted), then 3 rounds of 1,500 calls each way in alternating blocks of 100; the median round is quoted.`);
+  notes.push(`latency: ${WARM_CALLS} warm-up calls each way (not counted), then 3 rounds of 1,500 calls each way in alternating blocks of 100; the median round is quoted. loopiq-mcp's CPU time per call: ${fmt(cpuPerCall, 0)} µs.`);
 
   // (e) Context cost of a result: bytes of the tools/call result per byte of the record.
   const resultBytes = Buffer.byteLength(JSON.stringify(JSON.parse(resultLine).result));
@@ -289,7 +304,7 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
   const c0 = await api.connections();
   for (let i = 0; i < 300; i++) await srv.call('loopiq_get_incident', { id: 'inc_acme_1' });
   const seq = (await api.connections()) - c0;
-  rows.push({ metric: 'TCP connections, 300 sequential calls', value: String(seq), baseline: '', compare: '', goal: '≤ 1', ok: seq <= 1 });
+  rows.push({ metric: 'new TCP connections, 300 sequential calls', value: String(seq), baseline: '', compare: '', goal: '≤ 1', ok: seq <= 1 });
   const c1 = await api.connections();
   await Promise.all(Array.from({ length: 100 }, () => srv.call('loopiq_list_releases', {})));
   const par = (await api.connections()) - c1;
