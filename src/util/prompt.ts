@@ -11,8 +11,9 @@ export async function readAll(stdin: Io['stdin']): Promise<string> {
 export function promptHidden(io: Io, question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { stdin } = io;
-    io.stderr.write(question);
+    // Echo off before the prompt shows: a token typed (or pasted) the instant it appears stays hidden.
     stdin.setRawMode?.(true);
+    io.stderr.write(question);
     stdin.resume();
     let value = '';
     const onData = (chunk: Buffer | string) => {
