@@ -5,6 +5,8 @@ import type { OrgScope } from './org-scope.js';
 
 /** Long enough for a `tools/list` sent right after `initialized` to be answered first. */
 const START_DELAY_MS = 10;
+/** After the warm-up, long enough for a first call already under way to load what it needs. */
+const SETTLE_DELAY_MS = 2_000;
 
 /**
  * Called on `initialized`: while the client is still idle, do what the first tool call would
@@ -24,7 +26,7 @@ export function warmUp(scope: OrgScope): void {
       )
       .finally(() => {
         flushCompileCache();
-        settleForIdleLife();
+        setTimeout(settleForIdleLife, SETTLE_DELAY_MS).unref();
       });
   }, START_DELAY_MS);
   timer.unref();
