@@ -3,7 +3,8 @@ import { listTools } from './src/server/server.js';
 import { ALL_TOOLS } from './src/tools/index.js';
 
 export default defineConfig({
-  entry: { cli: 'src/cli.ts' },
+  // compile-cache: loaded by bin/loopiq-mcp.js before the CLI, so the CLI's own chunks are cached.
+  entry: { cli: 'src/cli.ts', 'compile-cache': 'src/server/compile-cache.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

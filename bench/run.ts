@@ -1,27 +1,35 @@
 /**
- * `npm run bench`: loopiq-mcp against baselines measured in the same run (alternating A/B), as a
+ * `npm run bench`: loopiq-mcp against a baseline measured in the same run, on each Node given, as a
  * table of ratios and differences with the goal beside each figure. Not a test: it prints.
+ *
+ * Baseline: bench/baseline-server.ts, the minimal SDK server making the same GET with undici,
+ * bundled and minified with the same tsup settings. The fake LoopIQ API runs in its own process.
+ * Usage: node .bench/harness/run.js [--node <path-to-node> ...]
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
-const MINIMAL = join(ROOT, 'bench', 'minimal-server.mjs');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const LOOPIQ = process.env.BENCH_LOOPIQ ?? join(ROOT, 'bin', 'loopiq-mcp.js');
+const BASELINE = join(ROOT, '.bench', 'baseline', 'baseline-server.js');
+const FAKE_API = join(ROOT, '.bench', 'harness', 'fake-api.js');
 const GC_HOOK = join(ROOT, 'bench', 'gc-hook.mjs');
-const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 12);
+const COLD_WARMUPS = 2;
+const MEMORY_CALLS = 10_000;
+const RECORD = 'rel_acme_2';
+const TOKEN = SANDBOX_TOKENS.alex;
 
 /** A bare JSON-RPC client over stdio (no SDK), so both servers pay the same client cost. */
 class Rpc {
   private buf = '';
   private nextId = 1;
-  private waiting = new Map<number, (m: { result?: unknown; error?: unknown }) => void>();
+  private waiting = new Map<number, { res: (line: string) => void; rej: (e: Error) => void }>();
   stderr = '';
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.on('data', (c: Buffer) => {
@@ -30,68 +38,106 @@ class Rpc {
       while ((nl = this.buf.indexOf('\n')) >= 0) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
-        const msg = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
-        if (msg.id !== undefined) this.waiting.get(msg.id)?.(msg);
+        const msg = JSON.parse(line) as { id?: number };
+        if (typeof msg.id !== 'number') continue;
+        this.waiting.get(msg.id)?.res(line);
+        this.waiting.delete(msg.id);
       }
     });
     child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
-  }
-  static spawn(args: string[], env: NodeJS.ProcessEnv) {
-    return new Rpc(spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] }));
-  }
-  request(method: string, params: unknown = {}): Promise<{ result?: any; error?: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const id = this.nextId++;
-    return new Promise((res) => {
-      this.waiting.set(id, (m) => {
-        this.waiting.delete(id);
-        res(m);
-      });
-      this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    child.once('exit', () => {
+      for (const w of this.waiting.values()) w.rej(new Error(`server exited: ${this.stderr.slice(-500)}`));
     });
   }
-  async init() {
-    await this.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });
-    this.child.stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  static spawn(node: string, args: string[], env: NodeJS.ProcessEnv) {
+    return new Rpc(spawn(node, args, { env, stdio: ['pipe', 'pipe', 'pipe'] }));
   }
-  call(name: string, args: Record<string, unknown> = {}) {
-    return this.request('tools/call', { name, arguments: args });
+  /** Resolves with the raw response line (its size is a figure). */
+  raw(method: string, params: unknown = {}, prefix = ''): Promise<string> {
+    const id = this.nextId++;
+    return new Promise((res, rej) => {
+      this.waiting.set(id, { res, rej });
+      this.child.stdin.write(`${prefix}${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  }
+  async request(method: string, params: unknown = {}, prefix = ''): Promise<{ result?: any; error?: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return JSON.parse(await this.raw(method, params, prefix));
+  }
+  initialize() {
+    return this.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });
+  }
+  /** `notifications/initialized` and `tools/list` in one write, as SDK clients send them. */
+  list() {
+    return this.raw('tools/list', {}, '{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  }
+  async call(name: string, args: Record<string, unknown>): Promise<string> {
+    const line = await this.raw('tools/call', { name, arguments: args });
+    if (!line.includes('"result"') || line.includes('"isError":true')) throw new Error(`${name} failed: ${line.slice(0, 300)} ${this.stderr.slice(-300)}`);
+    return line;
+  }
+  /** CPU time of all the server's threads so far, in ms (Linux): steadier than wall time on a busy machine. */
+  cpuMs(): number {
+    let ns = 0;
+    try {
+      for (const t of readdirSync(`/proc/${this.child.pid}/task`)) ns += Number(readFileSync(`/proc/${this.child.pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      return NaN;
+    }
+    return ns / 1e6;
   }
   rssKb(): number {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
     return Number(m?.[1] ?? NaN);
   }
-  lastHeap(): number {
-    const all = [...this.stderr.matchAll(/bench-heap (\d+)/g)];
-    return Number(all.at(-1)?.[1] ?? NaN);
-  }
+  /** Full GC (bench/gc-hook.mjs), then RSS. */
   async gcRss(): Promise<number> {
+    const seen = this.stderr.length;
     this.child.kill('SIGUSR2');
-    await sleep(300);
+    for (let i = 0; i < 100 && !this.stderr.slice(seen).includes('bench-heap'); i++) await sleep(10);
+    await sleep(200);
     return this.rssKb();
   }
   stop() {
+    if (this.child.exitCode !== null) return Promise.resolve();
+    const exited = new Promise((r) => this.child.once('exit', r));
     this.child.stdin.end();
-    return new Promise((r) => this.child.once('exit', r));
+    return exited;
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => quantile(xs, 0.5);
 function quantile(xs: number[], q: number) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
-const baseEnv = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.DBUS_SESSION_BUS_ADDRESS ? { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS } : {}), ...extra });
+const median = (xs: number[]) => quantile(xs, 0.5);
+const fmt = (n: number, d = 1) => n.toFixed(d);
 
-async function coldStart(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const t0 = performance.now();
-  const rpc = Rpc.spawn(args, env);
-  await rpc.init();
-  const list = await rpc.request('tools/list');
-  const ms = performance.now() - t0;
-  if (!list.result) throw new Error(`tools/list failed: ${rpc.stderr}`);
-  await rpc.stop();
-  return ms;
+/** The fake LoopIQ in a child process. */
+class FakeApi {
+  private next = 1;
+  private pending = new Map<number, (v: unknown) => void>();
+  private constructor(private readonly child: ChildProcess, readonly url: string) {
+    child.on('message', (m: { id: number; value: unknown }) => this.pending.get(m.id)?.(m.value));
+  }
+  static start(): Promise<FakeApi> {
+    const child = fork(FAKE_API, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    return new Promise((res) => child.once('message', (m: { value: string }) => res(new FakeApi(child, m.value))));
+  }
+  private ask<T>(m: Record<string, unknown>): Promise<T> {
+    const id = this.next++;
+    return new Promise((res) => {
+      this.pending.set(id, res as (v: unknown) => void);
+      this.child.send({ id, ...m });
+    });
+  }
+  connections = () => this.ask<number>({ kind: 'connections' });
+  issueToken = (user: string) => this.ask<string>({ kind: 'issueToken', user });
+  close() {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.disconnect();
+    return exited;
+  }
 }
 
 interface Row {
@@ -102,51 +148,132 @@ interface Row {
   goal: string;
   ok: boolean | null;
 }
-const rows: Row[] = [];
-const fmt = (n: number, d = 1) => n.toFixed(d);
 
-async function main() {
-  const sandbox: RunningSandbox = await startSandbox();
+interface Target {
+  label: string;
+  args: (extra?: string[]) => string[];
+  env: NodeJS.ProcessEnv;
+  tool: string;
+}
+
+async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ rows: Row[]; notes: string[] }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const version = await new Promise<string>((res) => {
+    const c = spawn(node, ['-p', 'process.versions.node'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.once('exit', () => res(out.trim()));
+  });
+  const major = Number(version.split('.')[0]);
   const home = mkdtempSync(join(tmpdir(), 'loopiq-bench-'));
-  const serveEnv = baseEnv({ LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme', LOOPIQ_CONFIG_DIR: join(home, 'config'), LOOPIQ_STATE_DIR: join(home, 'state'), LOOPIQ_LOG_LEVEL: 'warn' });
+  const path = { PATH: process.env.PATH ?? '', HOME: home };
+  const loopiq: Target = {
+    label: 'loopiq-mcp',
+    args: (extra = []) => [...extra, LOOPIQ, 'serve'],
+    env: { ...path, LOOPIQ_API_URL: api.url, LOOPIQ_TOKEN: TOKEN, LOOPIQ_ORG: 'acme', LOOPIQ_CONFIG_DIR: join(home, 'config'), LOOPIQ_STATE_DIR: join(home, 'state'), LOOPIQ_LOG_LEVEL: 'warn' },
+    tool: 'loopiq_get_release',
+  };
+  const baseline: Target = {
+    label: 'baseline',
+    args: (extra = []) => [...extra, BASELINE],
+    env: { ...path, LOOPIQ_API_URL: api.url, LOOPIQ_TOKEN: TOKEN, LOOPIQ_ORG_ID: 'org_acme' },
+    tool: 'get_release',
+  };
 
-  // 1. Cold start, alternating A/B.
-  const a: number[] = [];
-  const b: number[] = [];
-  await coldStart([CLI, 'serve', '--sandbox'], serveEnv);
-  await coldStart([MINIMAL], baseEnv());
-  for (let i = 0; i < COLD_RUNS; i++) {
-    a.push(await coldStart([CLI, 'serve', '--sandbox'], serveEnv));
-    b.push(await coldStart([MINIMAL], baseEnv()));
+  /**
+   * Spawn → initialize → initialized + tools/list → one read tool call, sent `idleMs` after the
+   * tools/list answer (0: at once, the worst case for a server that warms up while idle).
+   */
+  const coldStart = async (t: Target, idleMs = 0) => {
+    const t0 = performance.now();
+    const rpc = Rpc.spawn(node, t.args(), t.env);
+    await rpc.initialize();
+    const listLine = await rpc.list();
+    const list = performance.now() - t0;
+    const listCpu = rpc.cpuMs();
+    if (idleMs) await sleep(idleMs);
+    const t1 = performance.now();
+    await rpc.call(t.tool, { id: RECORD });
+    const first = performance.now() - t0;
+    const call = performance.now() - t1;
+    const firstCpu = rpc.cpuMs();
+    await rpc.stop();
+    return { list, first, call, listCpu, firstCpu, listBytes: Buffer.byteLength(JSON.stringify(JSON.parse(listLine).result)) };
+  };
+
+  // (a) + (b): cold starts, alternating A/B. The very first loopiq-mcp launch (empty compile cache
+  // on Node >= 22) and the warm-up runs are shown, not counted.
+  const firstEver = await coldStart(loopiq);
+  const warm = { a: [] as number[], b: [] as number[] };
+  for (let i = 0; i < COLD_WARMUPS; i++) {
+    warm.a.push((await coldStart(loopiq)).first);
+    warm.b.push((await coldStart(baseline)).first);
   }
-  const ratio = median(a) / median(b);
-  rows.push({ metric: `cold start to tools/list (median of ${COLD_RUNS})`, value: `${fmt(median(a))} ms`, baseline: `${fmt(median(b))} ms (minimal SDK server)`, compare: `${fmt(ratio, 2)}×`, goal: '≤ 0.80×', ok: ratio <= 0.8 });
+  const A = { list: [] as number[], first: [] as number[], listCpu: [] as number[], firstCpu: [] as number[] };
+  const B = { list: [] as number[], first: [] as number[], listCpu: [] as number[], firstCpu: [] as number[] };
+  let listBytes = 0;
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const a = await coldStart(loopiq);
+    const b = await coldStart(baseline);
+    for (const k of ['list', 'first', 'listCpu', 'firstCpu'] as const) {
+      A[k].push(a[k]);
+      B[k].push(b[k]);
+    }
+    listBytes = a.listBytes;
+  }
+  const goalA = major >= 24 ? 0.8 : 1.0;
+  const goalB = major >= 24 ? 0.75 : 0.9;
+  const rA = median(A.list) / median(B.list);
+  const rB = median(A.first) / median(B.first);
+  rows.push({ metric: `(a) spawn → tools/list answered (median of ${COLD_RUNS})`, value: `${fmt(median(A.list))} ms`, baseline: `${fmt(median(B.list))} ms`, compare: `${fmt(rA, 2)}×`, goal: `≤ ${fmt(goalA, 2)}×`, ok: rA <= goalA });
+  rows.push({ metric: `(b) spawn → first read tool answered`, value: `${fmt(median(A.first))} ms`, baseline: `${fmt(median(B.first))} ms`, compare: `${fmt(rB, 2)}×`, goal: `≤ ${fmt(goalB, 2)}×`, ok: rB <= goalB });
+  // (b') The same first call, sent after the client has been idle for a moment (as it is while a
+  // model writes its first tool call): the answer time alone.
+  const IDLE_MS = 500;
+  const IDLE_RUNS = 5;
+  const idleA: number[] = [];
+  const idleB: number[] = [];
+  for (let i = 0; i < IDLE_RUNS; i++) {
+    idleA.push((await coldStart(loopiq, IDLE_MS)).call);
+    idleB.push((await coldStart(baseline, IDLE_MS)).call);
+  }
+  const rI = median(idleA) / median(idleB);
+  rows.push({ metric: `(b') first read tool, sent ${IDLE_MS} ms after tools/list (median of ${IDLE_RUNS})`, value: `${fmt(median(idleA))} ms`, baseline: `${fmt(median(idleB))} ms`, compare: `${fmt(rI, 2)}×`, goal: '≤ 0.50×', ok: rI <= 0.5 });
+  notes.push(
+    `warm-up launches (not counted), spawn → first answer: loopiq-mcp ${warm.a.map((x) => fmt(x)).join(', ')} ms; baseline ${warm.b.map((x) => fmt(x)).join(', ')} ms.`,
+    `first loopiq-mcp launch with an empty state dir${major >= 22 ? ' (no compile cache yet)' : ''}: tools/list ${fmt(firstEver.list)} ms, first answer ${fmt(firstEver.first)} ms (not counted).`,
+    `server CPU time (all threads, median), spawn → tools/list / → first answer: loopiq-mcp ${fmt(median(A.listCpu))} / ${fmt(median(A.firstCpu))} ms; baseline ${fmt(median(B.listCpu))} / ${fmt(median(B.firstCpu))} ms (ratios ${fmt(median(A.listCpu) / median(B.listCpu), 2)}× / ${fmt(median(A.firstCpu) / median(B.firstCpu), 2)}×).`,
+    `spread over ${COLD_RUNS} launches, first answer p10–p90: loopiq-mcp ${fmt(quantile(A.first, 0.1))}–${fmt(quantile(A.first, 0.9))} ms; baseline ${fmt(quantile(B.first, 0.1))}–${fmt(quantile(B.first, 0.9))} ms.`,
+  );
 
-  // 2. Per-call overhead: same read through the stdio server vs directly over HTTP.
-  const rpc = Rpc.spawn(['--expose-gc', '--import', GC_HOOK, CLI, 'serve'], serveEnv);
-  await rpc.init();
-  const listed = await rpc.request('tools/list');
-  const toolsBytes = Buffer.byteLength(JSON.stringify(listed.result));
+  // (d) Added latency: the same read through each stdio server vs the bench's own direct GET.
   const agent = new Agent({ connections: 4 });
+  let recordBytes = 0;
   const direct = async () => {
-    const res = await request(`${sandbox.url}/api/v1/releases/rel_acme_2`, { dispatcher: agent, headers: { authorization: `Bearer ${SANDBOX_TOKENS.alex}`, 'loopiq-organization': 'org_acme' } });
-    JSON.parse(await res.body.text());
+    const res = await request(`${api.url}/api/v1/releases/${RECORD}`, { dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}`, 'loopiq-organization': 'org_acme' } });
+    const text = await res.body.text();
+    JSON.parse(text);
+    recordBytes = Buffer.byteLength(text);
   };
-  const viaMcp = async () => {
-    const r = await rpc.call('loopiq_get_release', { id: 'rel_acme_2' });
-    if (r.result?.isError) throw new Error(JSON.stringify(r.result));
-  };
-  for (let i = 0; i < 200; i++) {
+  const srv = Rpc.spawn(node, loopiq.args(), loopiq.env);
+  await srv.initialize();
+  await srv.list();
+  let resultLine = '';
+  const viaMcp = async () => void (resultLine = await srv.call(loopiq.tool, { id: RECORD }));
+  const WARM_CALLS = 300;
+  for (let i = 0; i < WARM_CALLS; i++) {
     await direct();
     await viaMcp();
   }
-  // Three rounds of 2,000 calls each way, alternating blocks of 100; the median round is quoted, so
-  // one noisy round (GC, the other core busy) does not decide the figure.
+  // Three rounds of 1,500 calls each way, alternating blocks of 100; the median round is quoted,
+  // so one noisy round (GC, the other core busy) does not decide the figure.
   const rounds: { d: number[]; m: number[] }[] = [];
+  const cpu0 = srv.cpuMs();
   for (let round = 0; round < 3; round++) {
     const d: number[] = [];
     const m: number[] = [];
-    for (let block = 0; block < 20; block++) {
+    for (let block = 0; block < 15; block++) {
       for (let i = 0; i < 100; i++) {
         const t = performance.now();
         await direct();
@@ -160,94 +287,82 @@ async function main() {
     }
     rounds.push({ d, m });
   }
-  const pick = (q: number) => {
-    const per = rounds.map((r) => ({ m: quantile(r.m, q), d: quantile(r.d, q) })).sort((a, b) => a.m - a.d - (b.m - b.d));
-    return per[1]!;
-  };
+  const cpuPerCall = ((srv.cpuMs() - cpu0) / (3 * 15 * 100)) * 1000;
+  const pick = (q: number) => rounds.map((r) => ({ m: quantile(r.m, q), d: quantile(r.d, q) })).sort((x, y) => x.m - x.d - (y.m - y.d))[1]!;
   const p50 = pick(0.5);
   const p99 = pick(0.99);
-  rows.push({ metric: 'added latency per call, p50 (3 × 2,000 calls)', value: `${fmt(p50.m, 2)} ms`, baseline: `${fmt(p50.d, 2)} ms (direct HTTP)`, compare: `+${fmt(p50.m - p50.d, 2)} ms`, goal: '≤ +0.5 ms', ok: p50.m - p50.d <= 0.5 });
-  rows.push({ metric: 'added latency per call, p99', value: `${fmt(p99.m, 2)} ms`, baseline: `${fmt(p99.d, 2)} ms (direct HTTP)`, compare: `+${fmt(p99.m - p99.d, 2)} ms`, goal: '≤ +3 ms', ok: p99.m - p99.d <= 3 });
-  await agent.close();
-  await rpc.stop();
+  rows.push({ metric: '(d) added latency per call, p50', value: `${fmt(p50.m, 2)} ms`, baseline: `${fmt(p50.d, 2)} ms direct GET`, compare: `+${fmt(p50.m - p50.d, 2)} ms`, goal: '≤ +0.30 ms', ok: p50.m - p50.d <= 0.3 });
+  rows.push({ metric: '(d) added latency per call, p99', value: `${fmt(p99.m, 2)} ms`, baseline: `${fmt(p99.d, 2)} ms direct GET`, compare: `+${fmt(p99.m - p99.d, 2)} ms`, goal: '≤ +2.00 ms', ok: p99.m - p99.d <= 2 });
+  notes.push(`latency: ${WARM_CALLS} warm-up calls each way (not counted), then 3 rounds of 1,500 calls each way in alternating blocks of 100; the median round is quoted. loopiq-mcp's CPU time per call: ${fmt(cpuPerCall, 0)} µs.`);
 
-  // 3 + 4. Connections and memory, on a fresh server.
-  const idleBase = Rpc.spawn(['--expose-gc', '--import', GC_HOOK, MINIMAL], baseEnv());
-  await idleBase.init();
-  await idleBase.request('tools/list');
-  const fresh = Rpc.spawn(['--expose-gc', '--import', GC_HOOK, CLI, 'serve'], serveEnv);
-  await fresh.init();
-  await fresh.request('tools/list');
-  await sleep(300);
-  const idleA = await fresh.gcRss();
-  const idleB = await idleBase.gcRss();
-  await idleBase.stop();
-  rows.push({ metric: 'idle RSS after tools/list', value: `${fmt(idleA / 1024)} MB`, baseline: `${fmt(idleB / 1024)} MB (minimal SDK server)`, compare: `${fmt(idleA / idleB, 2)}×`, goal: '≤ 1.20×', ok: idleA / idleB <= 1.2 });
+  // (e) Context cost of a result: bytes of the tools/call result per byte of the record.
+  const resultBytes = Buffer.byteLength(JSON.stringify(JSON.parse(resultLine).result));
+  rows.push({ metric: '(e) result bytes per record byte', value: `${fmt(resultBytes / recordBytes, 2)}`, baseline: `${recordBytes} B record`, compare: `${resultBytes} B result`, goal: '≤ 1.20', ok: resultBytes / recordBytes <= 1.2 });
+  rows.push({ metric: 'tools/list result size', value: `${fmt(listBytes / 1024, 1)} KB`, baseline: '', compare: '', goal: '≤ 12 KB', ok: listBytes <= 12 * 1024 });
 
-  const c0 = sandbox.connections();
-  for (let i = 0; i < 1000; i++) await fresh.call('loopiq_get_incident', { id: 'inc_acme_1' });
-  const seqConns = sandbox.connections() - c0;
-  rows.push({ metric: 'TCP connections, 1,000 sequential calls', value: String(seqConns), baseline: '', compare: '', goal: '1', ok: seqConns === 1 });
-  const c1 = sandbox.connections();
-  await Promise.all(Array.from({ length: 100 }, () => fresh.call('loopiq_list_releases')));
-  const parConns = sandbox.connections() - c1;
-  rows.push({ metric: 'new TCP connections, 100 concurrent calls', value: String(parConns), baseline: '', compare: '', goal: '≤ 16 (pool size)', ok: parConns <= 16 });
-
-  for (let i = 0; i < 2_000; i++) await fresh.call('loopiq_get_incident', { id: 'inc_acme_1' });
-  const before = await fresh.gcRss();
-  const heapBefore = fresh.lastHeap();
-  for (let i = 0; i < 10_000; i++) await fresh.call('loopiq_get_incident', { id: 'inc_acme_1' });
-  const after = await fresh.gcRss();
-  const growMb = (after - before) / 1024;
-  const heapGrowMb = (fresh.lastHeap() - heapBefore) / 1048576;
-  rows.push({ metric: 'RSS growth over 10,000 calls (after GC)', value: `${fmt(growMb, 2)} MB`, baseline: `${fmt(before / 1024)} MB before; heap ${heapGrowMb >= 0 ? '+' : ''}${fmt(heapGrowMb, 2)} MB`, compare: '', goal: '≤ 5 MB', ok: growMb <= 5 });
-  await fresh.stop();
-
-  // 5. Context cost.
-  rows.push({ metric: 'tools/list result size (20 tools)', value: `${fmt(toolsBytes / 1024, 1)} KB`, baseline: '', compare: '', goal: '≤ 12 KB', ok: toolsBytes <= 12 * 1024 });
-
-  // 6. Keychain reads (needs a Secret Service: run inside scripts/with-keyring.sh, as `npm run bench` does).
-  rows.push(await keychainReads(sandbox, home));
-
-  await sandbox.close();
-  print();
-}
-
-async function keychainReads(sandbox: RunningSandbox, home: string): Promise<Row> {
-  const metric = 'keychain reads per 100 calls (then +1 rotate)';
-  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return { metric, value: 'n/a', baseline: '', compare: 'no Secret Service', goal: '1, then 2', ok: null };
-  const env = baseEnv({ LOOPIQ_API_URL: sandbox.url, LOOPIQ_CONFIG_DIR: join(home, 'kc-config'), LOOPIQ_STATE_DIR: join(home, 'kc-state'), LOOPIQ_KEYCHAIN_SERVICE: 'loopiq-mcp-bench', LOOPIQ_LOG_LEVEL: 'debug' });
-  const token = sandbox.fake.issueToken('usr_alex');
-  // Commands run as async children: this process serves the sandbox meanwhile.
-  const cli = (args: string[], input = '') =>
-    new Promise<number | null>((r) => {
-      const c = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'ignore', 'ignore'] });
-      c.stdin.end(input);
-      c.once('exit', r);
-    });
-  if ((await cli(['login', '--with-token'], token)) !== 0 || (await cli(['use-org', 'acme'])) !== 0) throw new Error('bench: login failed');
-  const srv = Rpc.spawn([CLI, 'serve'], env);
-  await srv.init();
-  for (let i = 0; i < 100; i++) await srv.call('loopiq_list_incidents');
-  const reads1 = (srv.stderr.match(/keychain read #/g) ?? []).length;
-  // The rotate runs in a child while this process keeps serving the sandbox.
-  if ((await cli(['rotate'])) !== 0) throw new Error('bench: rotate failed');
-  for (let i = 0; i < 100; i++) await srv.call('loopiq_list_incidents');
-  const reads2 = (srv.stderr.match(/keychain read #/g) ?? []).length;
-  const ms = [...srv.stderr.matchAll(/keychain read #\d+ for \S+: ([\d.]+) ms/g)].map((m) => Number(m[1]));
+  // Connections (same server).
+  const c0 = await api.connections();
+  for (let i = 0; i < 300; i++) await srv.call('loopiq_get_incident', { id: 'inc_acme_1' });
+  const seq = (await api.connections()) - c0;
+  rows.push({ metric: 'new TCP connections, 300 sequential calls', value: String(seq), baseline: '', compare: '', goal: '≤ 1', ok: seq <= 1 });
+  const c1 = await api.connections();
+  await Promise.all(Array.from({ length: 100 }, () => srv.call('loopiq_list_releases', {})));
+  const par = (await api.connections()) - c1;
+  rows.push({ metric: 'new TCP connections, 100 concurrent calls', value: String(par), baseline: '', compare: '', goal: '≤ 16 (pool)', ok: par <= 16 });
   await srv.stop();
-  await cli(['logout']);
-  return { metric, value: `${reads1}, then ${reads2}`, baseline: `${ms.map((x) => fmt(x)).join(' / ')} ms per read`, compare: '', goal: '1, then 2', ok: reads1 === 1 && reads2 === 2 };
+  await agent.close();
+
+  // (c) Memory after work: fresh servers, the same 10,000 calls, full GC, RSS.
+  const mem = async (t: Target) => {
+    const rpc = Rpc.spawn(node, t.args(['--expose-gc', '--import', GC_HOOK]), t.env);
+    await rpc.initialize();
+    await rpc.list();
+    await sleep(500);
+    const idle = await rpc.gcRss();
+    for (let i = 0; i < 100; i++) await rpc.call(t.tool, { id: RECORD });
+    const after100 = await rpc.gcRss();
+    for (let i = 100; i < MEMORY_CALLS; i++) await rpc.call(t.tool, { id: RECORD });
+    const after = await rpc.gcRss();
+    await rpc.stop();
+    return { idle, after100, after };
+  };
+  const mA = await mem(loopiq);
+  const mB = await mem(baseline);
+  const rC = mA.after / mB.after;
+  rows.push({ metric: `(c) RSS after ${MEMORY_CALLS.toLocaleString('en')} calls, after GC`, value: `${fmt(mA.after / 1024)} MB`, baseline: `${fmt(mB.after / 1024)} MB`, compare: `${fmt(rC, 2)}×`, goal: '≤ 1.20×', ok: rC <= 1.2 });
+  notes.push(
+    `RSS after GC, idle after tools/list → after 100 calls → after ${MEMORY_CALLS.toLocaleString('en')}: loopiq-mcp ${[mA.idle, mA.after100, mA.after].map((k) => fmt(k / 1024)).join(' → ')} MB; baseline ${[mB.idle, mB.after100, mB.after].map((k) => fmt(k / 1024)).join(' → ')} MB.`,
+  );
+  return { rows, notes: [`node ${version} (${nodeNote})`, ...notes] };
 }
 
-function print() {
-  const head: Row = { metric: 'metric', value: 'loopiq-mcp', baseline: 'baseline (same run)', compare: 'ratio / diff', goal: 'goal', ok: null };
+function print(title: string, rows: Row[], notes: string[]) {
+  const head: Row = { metric: 'metric', value: 'loopiq-mcp', baseline: 'baseline', compare: 'ratio / diff', goal: 'goal', ok: null };
   const cols = ['metric', 'value', 'baseline', 'compare', 'goal'] as const;
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))]));
-  const line = (r: Row, mark: string) => `${cols.map((c) => r[c].padEnd(width[c]!)).join('  ')}  ${mark}`;
-  process.stdout.write(`\n${line(head, '')}\n`);
-  for (const r of rows) process.stdout.write(`${line(r, r.ok === null ? '-' : r.ok ? 'ok' : 'MISS')}\n`);
-  process.stdout.write(`\nnode ${process.version}, ${process.platform}-${process.arch}; ${rows.filter((r) => r.ok === false).length} goal(s) missed.\n`);
+  const line = (r: Row, mark: string) => `${cols.map((c) => r[c].padEnd(width[c]!)).join('  ')}  ${mark}`.trimEnd();
+  let out = `\n${title}\n${line(head, '')}\n`;
+  for (const r of rows) out += `${line(r, r.ok === null ? '-' : r.ok ? 'ok' : 'MISS')}\n`;
+  for (const n of notes) out += `  ${n}\n`;
+  out += `  ${rows.filter((r) => r.ok === false).length} goal(s) missed.\n`;
+  process.stdout.write(out);
+}
+
+async function main() {
+  const nodes: { path: string; note: string }[] = [{ path: process.execPath, note: 'the Node running this bench' }];
+  for (let i = 2; i < process.argv.length; i++) {
+    if (process.argv[i] === '--node') nodes.push({ path: process.argv[++i]!, note: process.argv[i + 1] === '--note' ? process.argv[(i += 2)]! : 'given with --node' });
+  }
+  const api = await FakeApi.start();
+  try {
+    for (const n of nodes) {
+      const { rows, notes } = await suite(n.path, n.note, api);
+      print(`== ${notes[0]} ==`, rows, notes.slice(1));
+    }
+  } finally {
+    await api.close();
+  }
+  process.stdout.write(`\nfake API: its own process (node ${process.versions.node}); ${process.platform}-${process.arch}, ${(await import('node:os')).cpus().length} cores.\n`);
 }
 
 main().catch((err) => {

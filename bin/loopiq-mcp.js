@@ -1,2 +1,6 @@
 #!/usr/bin/env node
-import '../dist/cli.js';
+// Before anything else loads (see README, "Performance").
+import { enableCompileCache } from '../dist/compile-cache.js';
+
+enableCompileCache();
+await import('../dist/cli.js');

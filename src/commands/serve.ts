@@ -8,6 +8,7 @@ import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
 import { OrgScope } from '../server/org-scope.js';
 import { createMcpServer, serveStdio } from '../server/server.js';
+import { warmUp } from '../server/warm-up.js';
 import { selectTools, type ToolFilter } from '../tools/index.js';
 import { log, routeConsoleToStderr } from '../util/log.js';
 import { userAgent } from '../util/user-agent.js';
@@ -78,6 +79,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   server.server.oninitialized = () => {
     const info = server.server.getClientVersion();
     if (info) Object.assign(client, { name: info.name, version: info.version });
+    warmUp(scope);
   };
 
   let closing = false;
