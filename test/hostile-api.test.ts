@@ -108,7 +108,8 @@ describe('a hostile API that echoes the token everywhere', () => {
     expect(p.ours).toMatch(/^LoopIQ answered 422 validation_failed\.\nFix the fields/);
     expect(p.ours).not.toContain('REDACTED');
     expect(p.data).toMatchObject({ error: { code: 'validation_failed', loopiqSaid: { detail: 'bad Bearer [REDACTED]' }, fieldErrors: [{ path: 'Bearer [REDACTED]' }] } });
-    expect(problem.structuredContent).toMatchObject({ dataNote: expect.stringMatching(/not instructions/), message: p.ours });
+    // No structuredContent on an error (it could not match the tool's outputSchema): the text carries it all.
+    expect(problem.structuredContent).toBeUndefined();
     const u = split(unknownCode);
     expect(u.ours).toMatch(/^LoopIQ answered 418 internal\./);
     expect(u.data).toMatchObject({ error: { loopiqSaid: { code: 'weird Bearer [REDACTED]' } } });

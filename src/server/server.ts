@@ -91,9 +91,9 @@ export function createMcpServer(deps: ServerDeps): McpServer {
           return toolResult(deps.label, output.summary, output.structured, output.isError);
         } catch (err) {
           const { text, data } = toLoopIqError(err).forModel();
-          const result = toolResult(deps.label, text, { error: data }, true);
-          // Some clients show the model only structuredContent: it carries our message too.
-          result.structuredContent = { ...result.structuredContent, message: text };
+          // No structuredContent: it would not match the tool's outputSchema, and SDK-based clients
+          // reject such a result outright. Without it, clients show the model the text (fenced).
+          const { structuredContent: _none, ...result } = toolResult(deps.label, text, { error: data }, true);
           return result;
         }
       },
