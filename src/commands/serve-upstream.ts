@@ -1,4 +1,3 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { LoopIqError } from '../api/errors.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
@@ -6,12 +5,12 @@ import { HostedMcp, McpBackend } from '../backend/hosted-mcp.js';
 import { UpstreamCatalog } from '../backend/upstream-catalog.js';
 import { UpstreamOrg } from '../backend/upstream-org.js';
 import { resolveSettings } from '../config/settings.js';
-import { closeDialogs } from '../gate/channels/dialog.js';
 import { WriteGate } from '../gate/gate.js';
 import { requester } from '../gate/process-tree.js';
 import { gateStores } from '../gate/stores.js';
 import { orgSelection, type OrgRef } from '../server/org-scope.js';
-import { guardStdin } from '../server/stdin-guard.js';
+import { endWithClient } from '../server/lifecycle.js';
+import { serveStdio } from '../server/server.js';
 import { createUpstreamServer } from '../server/upstream-server.js';
 import { secureUrl } from '../util/loopback.js';
 import { log } from '../util/log.js';
@@ -97,26 +96,9 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
       },
     );
 
-  let closing = false;
-  const shutdown = async (why: string) => {
-    if (closing) return;
-    closing = true;
-    log.debug(`shutting down (${why})`);
-    if (retry) clearInterval(retry);
-    await closeDialogs();
-    await server.close().catch(() => {});
-    await mcp.close().catch(() => {});
-    await closeSandbox?.().catch(() => {});
-    process.exit(0);
-  };
-  process.stdin.on('end', () => void shutdown('stdin closed'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`));
-
-  const transport = new StdioServerTransport(guardStdin(process.stdin, (line) => process.stdout.write(line)), process.stdout);
-  transport.onerror = (err) => log.warn(`ignored malformed input on stdin: ${err.message}`);
-  await server.connect(transport);
+  endWithClient([() => retry && clearInterval(retry), () => server.close(), () => mcp.close(), () => closeSandbox?.()]);
+  // Upstream tool names change at run time: the server itself answers a call to an unknown one.
+  await serveStdio(server, undefined);
   void refresh();
   log.debug(`relaying ${endpoint}${settings.readOnly ? ' (read-only)' : ''}`);
 }

@@ -1,11 +1,11 @@
 import { ApiClient } from '../api/client.js';
-import { closeDialogs } from '../gate/channels/dialog.js';
 import { WriteGate } from '../gate/gate.js';
 import { requester } from '../gate/process-tree.js';
 import { gateStores } from '../gate/stores.js';
 import { resolveSettings, type GlobalFlags } from '../config/settings.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
+import { endWithClient } from '../server/lifecycle.js';
 import { OrgScope } from '../server/org-scope.js';
 import { createMcpServer, serveStdio } from '../server/server.js';
 import { warmUp } from '../server/warm-up.js';
@@ -82,22 +82,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     warmUp(scope);
   };
 
-  let closing = false;
-  const shutdown = async (why: string) => {
-    if (closing) return;
-    closing = true;
-    log.debug(`shutting down (${why})`);
-    await closeDialogs();
-    await server.close().catch(() => {});
-    await api.close().catch(() => {});
-    await closeSandbox?.().catch(() => {});
-    process.exit(0);
-  };
-  process.stdin.on('end', () => void shutdown('stdin closed'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
-
-  await serveStdio(server, tools);
+  endWithClient([() => server.close(), () => api.close(), () => closeSandbox?.()]);
+  await serveStdio(server, new Set(tools.map((t) => t.name)));
   log.debug(`serving ${tools.length} tools for ${settings.apiUrl}${settings.readOnly ? ' (read-only)' : ''}`);
 }

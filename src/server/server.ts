@@ -124,9 +124,14 @@ export function toolResult(label: string | undefined, ours: string, data: Record
  * as the JSON-RPC spec says), every output line redacted of every known secret (invariant 2, at
  * the sink), transport errors as one short stderr line.
  */
-export async function serveStdio(server: McpServer, tools: ToolDef[], input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
+export async function serveStdio(
+  server: { connect(transport: StdioServerTransport): Promise<void> },
+  knownTools: ReadonlySet<string> | undefined,
+  input: NodeJS.ReadableStream = process.stdin,
+  output: NodeJS.WritableStream = process.stdout,
+) {
   const sink = redactingWriter(output);
-  const guarded = guardStdin(input as Readable, (line) => sink.write(line), { knownTools: new Set(tools.map((t) => t.name)) });
+  const guarded = guardStdin(input as Readable, (line) => sink.write(line), knownTools ? { knownTools } : {});
   const transport = new StdioServerTransport(guarded, sink as unknown as Writable);
   transport.onerror = (err) => log.warn(`ignored malformed input on stdin (${err.name === 'ZodError' ? 'not a valid JSON-RPC message' : err.name})`);
   await server.connect(transport);
