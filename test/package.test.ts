@@ -63,12 +63,12 @@ describe('the packed package, installed into an empty prefix', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('ships only the runtime: bin, dist, package.json, README; no sources, tests or maps of tests', () => {
+  it('ships only the runtime: bin, dist/*.js, package.json, README; no sources, tests or source maps', () => {
     expect(packed).toContain('package.json');
     expect(packed).toContain('README.md');
     expect(packed).toContain(PKG.bin['loopiq-mcp']);
     expect(packed).toContain('dist/cli.js');
-    for (const path of packed) expect(path, path).toMatch(/^(bin\/|dist\/|package\.json$|README\.md$|LICENSE)/);
+    for (const path of packed) expect(path, path).toMatch(/^(bin\/[^/]+\.js|dist\/[^/]+\.js|package\.json|README\.md|LICENSE)$/);
     // Every chunk the CLI imports is in the package.
     const dist = readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.js'));
     for (const f of dist) expect(packed, f).toContain(`dist/${f}`);
