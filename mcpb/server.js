@@ -6,7 +6,7 @@ const UNSET = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
 for (const name of ['LOOPIQ_ORG', 'LOOPIQ_READ_ONLY', 'LOOPIQ_API_URL', 'LOOPIQ_TOKEN']) {
   const value = process.env[name]?.trim();
   if (value === undefined) continue;
-  if (value === '' || UNSET.test(value)) delete process.env[name];
+  if (value === '' || UNSET.test(value)) Reflect.deleteProperty(process.env, name);
 }
 
 // Without a token setting the keychain is the only source. Desktop may refuse third-party native

@@ -41,7 +41,7 @@ describe('the MCP Bundle, unpacked and started the way Claude Desktop starts it'
     sandbox = await startSandbox();
   }, 180_000);
   afterAll(async () => {
-    await sandbox?.close();
+    await sandbox.close();
     rmSync(work, { recursive: true, force: true });
   });
 

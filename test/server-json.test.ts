@@ -10,14 +10,16 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts', 'server-json.mjs');
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- mutating arbitrary JSON
+interface EnvVar { name: string; isSecret?: boolean; format?: string }
+interface Pkg { registryType: string; identifier: string; version: string; fileSha256?: string; transport: { type: string }; environmentVariables: EnvVar[] }
+interface Doc { name: string; description: string; version: string; packages: [Pkg, Pkg] }
 
 async function check(doc: Doc) {
   const file = join(mkdtempSync(join(tmpdir(), 'loopiq-server-json-')), 'server.json');
   writeFileSync(file, JSON.stringify(doc));
   return run(process.execPath, [SCRIPT, '--check', file]).then(
     (r) => ({ code: 0, out: r.stdout }),
-    (e: { code: number; stderr: string }) => ({ code: e.code, out: e.stderr }),
+    (e: unknown) => ({ code: (e as { code: number }).code, out: (e as { stderr: string }).stderr }),
   );
 }
 
@@ -27,7 +29,7 @@ describe('server.json for the official MCP Registry', () => {
 
   it('passes the check: npm package and bundle, stdio, the variables users may set', async () => {
     expect(await check(fresh())).toMatchObject({ code: 0 });
-    expect(original.packages.map((p: Doc) => [p.registryType, p.transport.type])).toEqual([['npm', 'stdio'], ['mcpb', 'stdio']]);
+    expect(original.packages.map((p) => [p.registryType, p.transport.type])).toEqual([['npm', 'stdio'], ['mcpb', 'stdio']]);
   });
 
   const broken: [string, (d: Doc) => void, RegExp][] = [
@@ -38,10 +40,10 @@ describe('server.json for the official MCP Registry', () => {
     ['a bundle without its SHA-256', (d) => delete d.packages[1].fileSha256, /fileSha256/],
     ['a bundle not on a GitHub/GitLab release', (d) => (d.packages[1].identifier = 'https://example.com/x.mcpb'), /release asset/],
     ['an unknown transport', (d) => (d.packages[0].transport = { type: 'http' }), /transport/],
-    ['a token that is not secret', (d) => (d.packages[0].environmentVariables.find((e: Doc) => e.name === 'LOOPIQ_TOKEN').isSecret = false), /isSecret/],
-    ['a variable the bundle sets but npm users are not told of', (d) => (d.packages[0].environmentVariables = d.packages[0].environmentVariables.filter((e: Doc) => e.name !== 'LOOPIQ_ORG')), /LOOPIQ_ORG/],
+    ['a token that is not secret', (d) => (d.packages[0].environmentVariables.find((e) => e.name === 'LOOPIQ_TOKEN')!.isSecret = false), /isSecret/],
+    ['a variable the bundle sets but npm users are not told of', (d) => (d.packages[0].environmentVariables = d.packages[0].environmentVariables.filter((e) => e.name !== 'LOOPIQ_ORG')), /LOOPIQ_ORG/],
     ['a name that is not package.json mcpName', (d) => (d.name = 'com.example/other'), /mcpName/],
-    ['an input with a wrong format', (d) => (d.packages[0].environmentVariables[0].format = 'secret'), /format/],
+    ['an input with a wrong format', (d) => (d.packages[0].environmentVariables[0]!.format = 'secret'), /format/],
   ];
   it.each(broken)('rejects %s', async (_what, mutate, why) => {
     const doc = fresh();
