@@ -92,7 +92,11 @@ describe('the MCP Bundle, unpacked and started the way Claude Desktop starts it'
     expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
     const requests = sandbox.fake.requests.slice(before);
     expect(requests.length).toBeGreaterThan(0);
-    for (const req of requests) expect(req.headers.authorization).toBe(`Bearer ${SANDBOX_TOKENS.alex}`);
+    for (const req of requests) {
+      expect(req.headers.authorization).toBe(`Bearer ${SANDBOX_TOKENS.alex}`);
+      // The server runs under the Node running the tests (the CI matrix relies on it).
+      expect(req.headers['user-agent']).toContain(`node/${process.version};`);
+    }
     expect(requests.some((req) => req.headers['loopiq-organization'] === 'org_acme')).toBe(true);
     expect(transport.nonJsonRpcStdout()).toEqual([]);
     expect(transport.stdoutLines.join('\n') + transport.stderr).not.toContain(SANDBOX_TOKENS.alex);
