@@ -46,7 +46,11 @@ describe('the MCP Bundle, unpacked and started the way Claude Desktop starts it'
   });
 
   /** Starts the bundle's server with the manifest's command, args and env, plus what Desktop adds. */
-  async function startBundle(userConfig: Record<string, string>) {
+  function startBundle(userConfig: Record<string, string>) {
+    return startBundleWith(userConfig, {});
+  }
+
+  async function startBundleWith(userConfig: Record<string, string>, desktopEnv: Record<string, string>) {
     const { command, args, env } = manifest.server.mcp_config;
     expect(command).toBe('node'); // Desktop runs it with its own Node; here, the Node running the tests
     const home = tempHome();
@@ -55,6 +59,7 @@ describe('the MCP Bundle, unpacked and started the way Claude Desktop starts it'
       ...home.env,
       LOOPIQ_KEYCHAIN_SERVICE: `loopiq-mcp-test-${randomUUID()}`,
       ...(process.env.DBUS_SESSION_BUS_ADDRESS ? { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS } : {}),
+      ...desktopEnv,
       ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(v, dir, userConfig)])),
     };
     const transport = new RecordingStdioTransport(process.execPath, args.map((a) => substitute(a, dir, userConfig)), childEnv);
@@ -110,9 +115,21 @@ describe('the MCP Bundle, unpacked and started the way Claude Desktop starts it'
     const before = sandbox.fake.requests.length;
     const r = await client.callTool({ name: 'loopiq_whoami', arguments: {} });
     await client.close();
-    // The (empty) private keychain is the source: the user is told how to log in or set the token.
+    // The (empty) private keychain is the source: the user is told where to put a token.
     expect(r.isError).toBe(true);
-    expect((r.content as { text: string }[])[0]!.text).toMatch(/loopiq-mcp login|LoopIQ token/);
+    expect((r.content as { text: string }[])[0]!.text).toMatch(/"LoopIQ token" setting/);
     for (const req of sandbox.fake.requests.slice(before)) expect(req.headers.authorization ?? '').not.toContain('user_config');
+  });
+
+  it('with no token and no usable keychain, the message says where to paste a token', async () => {
+    // Stands in for Desktop refusing the native module: the keychain cannot be reached at all.
+    const broken = await startBundleWith({ api_url: sandbox.url, organization: 'acme' }, { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
+    const r = await broken.client.callTool({ name: 'loopiq_whoami', arguments: {} });
+    await broken.client.close();
+    expect(r.isError).toBe(true);
+    const text = (r.content as { text: string }[])[0]!.text;
+    expect(text).toMatch(/OS keychain/);
+    expect(text).toMatch(/"LoopIQ token" setting/);
+    expect(text).not.toMatch(/set LOOPIQ_TOKEN/);
   });
 });
