@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(process.argv[2] ?? join(root, 'loopiq-mcp.mcpb'));
@@ -17,6 +18,26 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const mcpb = join(root, 'node_modules', '@anthropic-ai', 'mcpb', 'dist', 'cli', 'cli.js');
 // Desktop platforms: macOS (both CPUs), Windows x64/arm64, Linux glibc x64/arm64.
 const KEYRING_PLATFORMS = ['darwin-arm64', 'darwin-x64', 'win32-x64-msvc', 'win32-arm64-msvc', 'linux-x64-gnu', 'linux-arm64-gnu'];
+
+/** Unpacks an npm tarball's `package/` files into dest (plain files only; no tar binary: Windows has several). */
+function extractNpmTarball(tarball, dest) {
+  const data = gunzipSync(readFileSync(tarball));
+  const field = (block, start, length) => block.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '');
+  for (let offset = 0; offset + 512 <= data.length; ) {
+    const header = data.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break;
+    const name = [field(header, 345, 155), field(header, 0, 100)].filter(Boolean).join('/');
+    const size = parseInt(field(header, 124, 12).trim() || '0', 8);
+    const type = field(header, 156, 1);
+    offset += 512;
+    const rel = name.replace(/^package\//, '');
+    if ((type === '0' || type === '') && rel && !rel.split('/').includes('..')) {
+      mkdirSync(dirname(join(dest, rel)), { recursive: true });
+      writeFileSync(join(dest, rel), data.subarray(offset, offset + size), { mode: rel.endsWith('.node') ? 0o755 : 0o644 });
+    }
+    offset += Math.ceil(size / 512) * 512;
+  }
+}
 
 function fail(message) {
   process.stderr.write(`pack:mcpb: ${message}\n`);
@@ -54,10 +75,14 @@ try {
     }
     const tarball = join(cache, `napi-rs-${name}-${keyring.version}.tgz`);
     if (!existsSync(tarball)) {
-      execFileSync('npm', ['pack', '--silent', `@napi-rs/${name}@${keyring.version}`, '--pack-destination', cache], { stdio: ['ignore', 'ignore', 'inherit'] });
+      // npm is npm.cmd on Windows, which Node starts only through a shell: quote the one path there.
+      const win = process.platform === 'win32';
+      execFileSync('npm', ['pack', '--silent', `@napi-rs/${name}@${keyring.version}`, '--pack-destination', win ? `"${cache}"` : cache], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        shell: win,
+      });
     }
-    mkdirSync(dest);
-    execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1']);
+    extractNpmTarball(tarball, dest);
   }
 
   execFileSync(process.execPath, [mcpb, 'validate', join(stage, 'manifest.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
