@@ -108,23 +108,32 @@ describe('the MCP Bundle, unpacked and started the way Claude Desktop starts it'
   });
 
   it('optional settings left empty (passed as the literal placeholder) mean unset, never a value', async () => {
-    // No token, no organization, no read_only: Desktop may pass "${user_config.token}" verbatim.
-    const { client } = await startBundle({ api_url: sandbox.url });
+    // Desktop may pass "${user_config.token}" etc. verbatim when the user left a setting empty.
+    const { client, transport } = await startBundle({ api_url: sandbox.url });
+    const before = sandbox.fake.requests.length;
+    // Called before tools/list: the SDK client validates even an error's structuredContent against
+    // the output schema of a tool it has listed.
+    const r = await client.callTool({ name: 'loopiq_list_releases', arguments: {} });
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('loopiq_create_work_item'); // read_only unset is off, not an invalid boolean
-    const before = sandbox.fake.requests.length;
-    const r = await client.callTool({ name: 'loopiq_whoami', arguments: {} });
     await client.close();
-    // The (empty) private keychain is the source: the user is told where to put a token.
+    expect(r.isError).toBe(true); // no token, no organization: nothing to send
+    const seen = JSON.stringify(r.content) + transport.stderr + JSON.stringify(sandbox.fake.requests.slice(before));
+    expect(seen).not.toContain('user_config');
+  });
+
+  it('with the keychain empty, the message says where to paste a token', async () => {
+    const { client } = await startBundle({ api_url: sandbox.url, organization: 'acme' });
+    const r = await client.callTool({ name: 'loopiq_list_releases', arguments: {} });
+    await client.close();
     expect(r.isError).toBe(true);
     expect((r.content as { text: string }[])[0]!.text).toMatch(/"LoopIQ token" setting/);
-    for (const req of sandbox.fake.requests.slice(before)) expect(req.headers.authorization ?? '').not.toContain('user_config');
   });
 
   it('with no token and no usable keychain, the message says where to paste a token', async () => {
     // Stands in for Desktop refusing the native module: the keychain cannot be reached at all.
     const broken = await startBundleWith({ api_url: sandbox.url, organization: 'acme' }, { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
-    const r = await broken.client.callTool({ name: 'loopiq_whoami', arguments: {} });
+    const r = await broken.client.callTool({ name: 'loopiq_list_releases', arguments: {} });
     await broken.client.close();
     expect(r.isError).toBe(true);
     const text = (r.content as { text: string }[])[0]!.text;
