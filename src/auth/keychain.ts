@@ -4,6 +4,9 @@ import { log } from '../util/log.js';
 
 export const KEYCHAIN_SERVICE = 'loopiq-mcp';
 export const KEYCHAIN_TIMEOUT_MS = 3_000;
+/** Claude Desktop's bundle users have no terminal to run `login` in: the token goes in the bundle's settings. */
+export const BUNDLE_TOKEN_HINT =
+  'Paste a LoopIQ token into this extension\'s "LoopIQ token" setting (Claude Desktop → Settings → Extensions → LoopIQ → Configure), or run `loopiq-mcp login` where the keychain works.';
 
 /** One secret: the token for one API origin. */
 export interface SecretStore {
@@ -77,6 +80,7 @@ export class Keychain implements SecretStore {
 }
 
 export function keychainHint(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LOOPIQ_BUNDLE) return BUNDLE_TOKEN_HINT; // started from the MCP Bundle (mcpb/manifest.json)
   if (process.platform === 'linux') {
     return (
       'loopiq-mcp needs a Secret Service (GNOME Keyring or KWallet) on the session D-Bus' +

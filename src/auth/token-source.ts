@@ -1,4 +1,5 @@
 import { LoopIqError } from '../api/errors.js';
+import { BUNDLE_TOKEN_HINT } from './keychain.js';
 
 /**
  * Where the bearer token comes from. The server reads it once, and again only after a 401 (so a
@@ -31,4 +32,4 @@ export function envTokenSource(env: NodeJS.ProcessEnv): TokenSource | undefined 
 }
 
 export const notLoggedIn = (detail = 'No LoopIQ token found.') =>
-  new LoopIqError('not_logged_in', detail, 'Run `loopiq-mcp login` (or set LOOPIQ_TOKEN for headless use).');
+  new LoopIqError('not_logged_in', detail, process.env.LOOPIQ_BUNDLE ? BUNDLE_TOKEN_HINT : 'Run `loopiq-mcp login` (or set LOOPIQ_TOKEN for headless use).');
