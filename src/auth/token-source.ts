@@ -18,11 +18,11 @@ export class StaticTokenSource implements TokenSource {
     readonly kind: 'env' | 'sandbox' | 'given',
     private readonly token: string,
   ) {}
-  async get() {
-    return this.token;
+  get(): Promise<string> {
+    return Promise.resolve(this.token);
   }
-  async reload() {
-    return undefined;
+  reload(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
   }
 }
 

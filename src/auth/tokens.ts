@@ -6,7 +6,7 @@ import { StoredTokenSource } from './oauth/token-source.js';
 /** Reads the keychain once, and again only after a 401 (a `rotate` elsewhere). */
 export class KeychainTokenSource implements TokenSource {
   readonly kind = 'keychain' as const;
-  private current?: Promise<string>;
+  private current: Promise<string> | undefined;
 
   constructor(
     private readonly store: SecretStore,

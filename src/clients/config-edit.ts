@@ -5,9 +5,9 @@ import { LoopIqError } from '../api/errors.js';
 export function parseClientConfig(path: string, text: string, jsonc: boolean): Record<string, unknown> {
   if (text.trim() === '') return {};
   const errors: ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: jsonc, disallowComments: !jsonc });
-  if (errors.length) {
-    const e = errors[0]!;
+  const value: unknown = parse(text, errors, { allowTrailingComma: jsonc, disallowComments: !jsonc });
+  const [e] = errors;
+  if (e) {
     const { line, column } = position(text, e.offset);
     throw new LoopIqError(
       'config_invalid',
@@ -31,12 +31,12 @@ export function editJson(text: string, path: (string | number)[], value: unknown
 
 function detectIndent(text: string): string {
   const m = /^([ \t]+)"/m.exec(text);
-  return m ? m[1]! : '  ';
+  return m?.[1] ?? '  ';
 }
 
 function position(text: string, offset: number) {
   const before = text.slice(0, offset).split('\n');
-  return { line: before.length, column: before.at(-1)!.length + 1 };
+  return { line: before.length, column: (before.at(-1) ?? '').length + 1 };
 }
 
 /** A small line diff (changed region with context), enough to show what an edit did. */

@@ -59,8 +59,8 @@ async function reset(log: ReturnType<typeof gateStores>['audit'], io: Io): Promi
   const answer = (await promptLine(io, 'Keep it aside and start a new, empty log? [y/N] ')).trim().toLowerCase();
   if (answer !== 'y' && answer !== 'yes') return 1;
   const aside = `${log.path}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  await rename(log.path, aside).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
+  await rename(log.path, aside).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   });
   await log.resetAnchor();
   io.stdout.write(`Kept the old log as ${aside}; a new log starts now.\n`);

@@ -21,18 +21,20 @@ const CLIENT_ENV = process.platform === 'win32'
 const KEPT_FLAGS = new Map([['--api-url', 1], ['--org', 1], ['--read-only', 0]]);
 
 export function statusArgsFor(entry: ServerEntry): { args: string[]; sandbox: boolean } | undefined {
-  const [script, verb, ...rest] = entry.args ?? [];
+  const [script, verb, ...rest] = entry.args;
   if (!script || verb !== 'serve') return undefined;
   const out = [script, 'status', '--json'];
   let sandbox = false;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
+  for (let a = rest.shift(); a !== undefined; a = rest.shift()) {
     if (a === '--sandbox') sandbox = true;
     const [name, inline] = a.split(/=(.*)/s) as [string, string | undefined];
     const arity = KEPT_FLAGS.get(name);
     if (arity === undefined) continue;
     if (inline !== undefined || arity === 0) out.push(a);
-    else if (rest[i + 1] !== undefined) out.push(a, rest[++i]!);
+    else {
+      const value = rest.shift();
+      if (value !== undefined) out.push(a, value);
+    }
   }
   return { args: out, sandbox };
 }
@@ -57,8 +59,8 @@ export async function launchAsClient(id: string, entry: ServerEntry, from: NodeJ
   if (stale) {
     checks.push({ name: `client:${id}:dbus`, status: 'fail', detail: `the entry sets DBUS_SESSION_BUS_ADDRESS=${stale}, which no longer exists: the server cannot reach the keychain`, fix: `Run \`loopiq-mcp install --client ${id}\` again from your desktop session.` });
   }
-  const urlArg = entry.args?.[entry.args.indexOf('--api-url') + 1];
-  if (entry.args?.includes('--api-url') && urlArg !== undefined) {
+  const urlArg = entry.args[entry.args.indexOf('--api-url') + 1];
+  if (entry.args.includes('--api-url') && urlArg !== undefined) {
     try {
       secureUrl(urlArg, '--api-url in the entry');
     } catch (err) {
@@ -68,7 +70,7 @@ export async function launchAsClient(id: string, entry: ServerEntry, from: NodeJ
   }
   const plan = statusArgsFor(entry);
   if (!plan) {
-    checks.push({ name, status: 'warn', detail: `the entry does not run \`loopiq-mcp serve\` (${inert((entry.args ?? []).join(' '))}); cannot tell what it will do`, fix: `Run \`loopiq-mcp install --client ${id}\` to register the standard entry.` });
+    checks.push({ name, status: 'warn', detail: `the entry does not run \`loopiq-mcp serve\` (${inert(entry.args.join(' '))}); cannot tell what it will do`, fix: `Run \`loopiq-mcp install --client ${id}\` to register the standard entry.` });
     return checks;
   }
   if (plan.sandbox) {
@@ -95,7 +97,7 @@ export async function launchAsClient(id: string, entry: ServerEntry, from: NodeJ
       : !t.valid
         ? 'Run `loopiq-mcp login` again.'
         : (report.organization.fix ?? 'Run `loopiq-mcp use-org <id|slug>`.');
-    checks.push({ name, status: 'fail', detail: `${detail}${t.problem && t.present ? `: ${inert(t.problem.split('\n')[0]!)}` : report.organization.problem ? `: ${report.organization.problem}` : ''}`, fix });
+    checks.push({ name, status: 'fail', detail: `${detail}${t.problem && t.present ? `: ${inert(t.problem.split('\n')[0] ?? '')}` : report.organization.problem ? `: ${report.organization.problem}` : ''}`, fix });
   }
   return checks;
 }

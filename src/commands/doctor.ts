@@ -65,20 +65,22 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
       add({ name: `client:${id}`, status: 'fail', detail: toLoopIqError(err).message, fix: `Fix the syntax error in ${path}; ${spec.name} cannot load any server until then.` });
       continue;
     }
-    const entry = (data[spec.key] as Record<string, ServerEntry> | undefined)?.[ENTRY_NAME];
+    const servers = data[spec.key];
+    const raw = servers && typeof servers === 'object' ? (servers as Record<string, unknown>)[ENTRY_NAME] : undefined;
+    const entry = foundEntry(raw);
     if (!entry) {
       add({ name: `client:${id}`, status: 'ok', detail: `${path}: valid, loopiq not registered`, fix: `To use it there: loopiq-mcp install --client ${id}` });
       continue;
     }
     registered++;
     const problems: string[] = [];
-    if (!executable(entry.command)) problems.push(`command ${inert(String(entry.command))} does not exist or is not executable`);
+    if (!executable(entry.command)) problems.push(`command ${entry.command ? inert(entry.command) : '(none)'} does not exist or is not executable`);
     if (process.platform === 'win32' && /\s/.test(entry.command)) problems.push(`command ${entry.command} contains a space, which Claude Desktop cannot start`);
-    const scriptArg = entry.args?.[0];
-    if (!scriptArg || !existsSync(scriptArg)) problems.push(`script ${scriptArg === undefined ? '(none)' : inert(String(scriptArg))} does not exist`);
-    const secret = SECRET.test(JSON.stringify(entry));
+    const scriptArg = entry.args[0];
+    if (!scriptArg || !existsSync(scriptArg)) problems.push(`script ${scriptArg === undefined ? '(none)' : inert(scriptArg)} does not exist`);
+    const secret = SECRET.test(JSON.stringify(raw));
     if (problems.length) add({ name: `client:${id}`, status: 'fail', detail: `${path}: ${problems.join('; ')}`, fix: `Run \`loopiq-mcp install --client ${id}\` to re-register with this node and script.` });
-    else add({ name: `client:${id}`, status: 'ok', detail: `${path}: loopiq → ${inert(String(entry.command))} ${(entry.args ?? []).map((a) => inert(String(a))).join(' ')}` });
+    else add({ name: `client:${id}`, status: 'ok', detail: `${path}: loopiq → ${inert(entry.command)} ${entry.args.map((a) => inert(a)).join(' ')}` });
     if (secret) add({ name: `client:${id}:secrets`, status: 'warn', detail: `${path}: the loopiq entry contains what looks like a token`, fix: 'Remove it from the config (the token belongs in the keychain: `loopiq-mcp login`), then rotate it: `loopiq-mcp rotate`.' });
     if (!problems.length) for (const c of await launchAsClient(id, entry, env)) add(c);
   }
@@ -157,6 +159,22 @@ export async function doctor(opts: GlobalFlags & { json?: boolean; selfTest?: bo
     ctx.print(failed ? `\n${failed} check(s) failed.` : '\nAll checks passed.');
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * The loopiq entry of a client config, which a user may have edited by hand: a command that is not
+ * text counts as none, arguments as text, env keeps only text values. Undefined when absent.
+ */
+export function foundEntry(raw: unknown): ServerEntry | undefined {
+  if (!raw) return undefined;
+  const o: Partial<Record<string, unknown>> = typeof raw === 'object' ? { ...raw } : {};
+  const env = o.env && typeof o.env === 'object' ? Object.fromEntries(Object.entries(o.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string')) : undefined;
+  return {
+    ...o,
+    command: typeof o.command === 'string' ? o.command : '',
+    args: Array.isArray(o.args) ? o.args.map(String) : [],
+    ...(env ? { env } : {}),
+  };
 }
 
 function executable(path: string | undefined): boolean {

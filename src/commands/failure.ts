@@ -56,10 +56,9 @@ export function describeFailure(err: unknown, debug = false): Failure {
   if (err instanceof UsageError) return { text: `error: ${err.message}\n${err.hint}\n`, exitCode: EXIT.usage };
   // API text (a problem `detail`) may carry escape sequences: every line is rendered inert.
   if (err instanceof LoopIqError) return { text: `error: ${redact(err.describe().split('\n').map(inert).join('\n'))}\n`, exitCode: EXIT.failure };
-  const errno = err as NodeJS.ErrnoException;
-  const known = typeof errno?.code === 'string' ? ERRNO_FIX[errno.code] : undefined;
+  const known = errnoFix(err);
   if (known) {
-    const { what, fix } = known(errno);
+    const { what, fix } = known;
     return { text: `error: ${redact(inert(what))}.\n${fix}\n`, exitCode: EXIT.failure };
   }
   if (err instanceof SyntaxError) {
@@ -76,6 +75,14 @@ export function describeFailure(err: unknown, debug = false): Failure {
   };
 }
 
+/** What a system error (a Node error with an errno `code`) means for the user, when it is one we know. */
+function errnoFix(err: unknown): { what: string; fix: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const errno = err as NodeJS.ErrnoException;
+  const known = typeof errno.code === 'string' ? ERRNO_FIX[errno.code] : undefined;
+  return known?.(errno);
+}
+
 /** The nearest known name within a small edit distance, for "did you mean …". */
 export function nearest(word: string, names: readonly string[]): string | undefined {
   let best: { name: string; d: number } | undefined;
@@ -86,16 +93,21 @@ export function nearest(word: string, names: readonly string[]): string | undefi
   return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.name : undefined;
 }
 
+/** Levenshtein distance, one row at a time: `prev` is the row for a's first i-1 characters. */
 function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let result = b.length;
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+    let diag = i - 1;
+    let left = i;
+    const row = [left];
+    for (const [j, up] of prev.slice(1).entries()) {
+      left = Math.min(up + 1, left + 1, diag + (a.charAt(i - 1) === b.charAt(j) ? 0 : 1));
+      row.push(left);
       diag = up;
     }
+    prev = row;
+    result = left;
   }
-  return prev[b.length]!;
+  return result;
 }

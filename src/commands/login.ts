@@ -83,8 +83,8 @@ export async function rememberLogin(ctx: CommandContext, me: Me, saveApiUrl: boo
   if (still) {
     org = { id: still.id, slug: still.slug, name: still.name };
     message = `Organization ${inert(still.name)} (${inert(still.slug)}) stays selected.`;
-  } else if (me.organizations.length === 1 && usable.length === 1) {
-    const o = usable[0]!;
+  } else if (me.organizations.length === 1 && usable.length === 1 && usable[0]) {
+    const o = usable[0];
     org = { id: o.id, slug: o.slug, name: o.name };
     message = `Selected ${inert(o.name)} (${inert(o.slug)}) automatically: it is your only organization.`;
   } else if (usable.length === 0) {
@@ -95,7 +95,10 @@ export async function rememberLogin(ctx: CommandContext, me: Me, saveApiUrl: boo
   await ctx.settings.config.update((d) => {
     if (saveApiUrl) d.apiUrl = ctx.settings.apiUrl;
     if (org) d.organizations[origin] = org;
-    else delete d.organizations[origin];
+    else {
+      const { [origin]: _drop, ...others } = d.organizations;
+      d.organizations = others;
+    }
   });
   return { org, message };
 }

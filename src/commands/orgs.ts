@@ -22,7 +22,7 @@ export async function orgs(opts: GlobalFlags & { json?: boolean }, io: Io = proc
     }
     if (!selected && selection && selection.source !== 'config') ctx.print(`\n"${inert(selection.value)}" from ${selection.source === 'env' ? 'LOOPIQ_ORG' : '--org'} is not one of these.`);
     else if (!selected) ctx.print(`\nNo organization selected: run \`loopiq-mcp use-org <id|slug>\`.`);
-    else if (selection?.source !== 'config') ctx.print(`\n(selected by ${selection?.source === 'env' ? 'LOOPIQ_ORG' : '--org'})`);
+    else if (selection.source !== 'config') ctx.print(`\n(selected by ${selection.source === 'env' ? 'LOOPIQ_ORG' : '--org'})`);
     return 0;
   } finally {
     await client.close();

@@ -52,11 +52,13 @@ export async function rotate(opts: GlobalFlags & { json?: boolean }, io: Io = pr
         'Fix the keychain (`loopiq-mcp doctor`) and run `loopiq-mcp rotate` again.',
       );
     }
-    let revokedOld = true;
-    await newClient.call(api.revokeToken(minted.previous.id)).catch((err) => {
-      revokedOld = false;
-      ctx.warn(`warning: the old token could not be revoked (${inert(toLoopIqError(err).message)}); it stops working at ${minted.previous.expiresAt ?? 'its expiry'}.`);
-    });
+    const revokedOld = await newClient.call(api.revokeToken(minted.previous.id)).then(
+      () => true,
+      (err: unknown) => {
+        ctx.warn(`warning: the old token could not be revoked (${inert(toLoopIqError(err).message)}); it stops working at ${minted.previous.expiresAt ?? 'its expiry'}.`);
+        return false;
+      },
+    );
     if (opts.json) ctx.json({ tokenId: minted.id, expiresAt: minted.expiresAt, previousRevoked: revokedOld });
     else ctx.print(`Rotated: new token ${formatExpiry(minted.expiresAt).text}, stored in the keychain; old token ${revokedOld ? 'revoked' : 'NOT revoked'}.`);
     return 0;

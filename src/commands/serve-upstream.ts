@@ -36,7 +36,7 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
     const { startSandbox } = await import('../sandbox/fake-loopiq.js');
     const { SANDBOX_TOKENS, SANDBOX_DEFAULT_ORG } = await import('../sandbox/seed.js');
     const sandbox = await startSandbox();
-    closeSandbox = sandbox.close;
+    closeSandbox = () => sandbox.close();
     url = new URL(`${sandbox.url}/mcp`);
     tokens = new StaticTokenSource('sandbox', SANDBOX_TOKENS.alex);
     pinned ??= { value: SANDBOX_DEFAULT_ORG, source: 'flag' };
@@ -56,7 +56,10 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
     org: (): Promise<string> => upstreamOrg.header(),
     userAgent: () => userAgent(client),
     env,
-    onToolsChanged: () => void catalog.refresh().catch((err: unknown) => log.warn(`could not refresh the endpoint's tools: ${String(err)}`)),
+    onToolsChanged: () =>
+      void catalog.refresh().catch((err: unknown) => {
+        log.warn(`could not refresh the endpoint's tools: ${String(err)}`);
+      }),
   });
   const catalog = new UpstreamCatalog(mcp, settings.stateDir, { ...(opts.tools ? { tools: opts.tools } : {}), ...(opts.excludeTools ? { excludeTools: opts.excludeTools } : {}), readOnly: settings.readOnly });
   await catalog.loadCache();
@@ -96,7 +99,14 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
       },
     );
 
-  endWithClient([() => retry && clearInterval(retry), () => server.close(), () => mcp.close(), () => closeSandbox?.()]);
+  endWithClient([
+    () => {
+      if (retry) clearInterval(retry);
+    },
+    () => server.close(),
+    () => mcp.close(),
+    () => closeSandbox?.(),
+  ]);
   // Upstream tool names change at run time: the server itself answers a call to an unknown one.
   await serveStdio(server, undefined);
   void refresh();

@@ -8,9 +8,9 @@ export type SelectedOrg = z.infer<typeof SelectedOrg>;
 
 const ConfigShape = z
   .object({
-    apiUrl: z.string().url().optional(),
+    apiUrl: z.url().optional(),
     /** LoopIQ's hosted MCP endpoint (`login --mcp-url`): `serve` relays it (DESIGN.md §3b). */
-    mcpUrl: z.string().url().optional(),
+    mcpUrl: z.url().optional(),
     /** The selected organization per API origin, so staging and production never mix. */
     organizations: z.record(z.string(), SelectedOrg).default({}),
   })
@@ -20,7 +20,7 @@ export type ConfigFileData = z.infer<typeof ConfigShape>;
 /** `config.json` in the config dir. Never holds a token. */
 export class ConfigFile {
   readonly path: string;
-  private cache?: { mtimeMs: number; size: number; data: ConfigFileData };
+  private cache: { mtimeMs: number; size: number; data: ConfigFileData } | undefined;
 
   constructor(dir: string) {
     this.path = join(dir, 'config.json');

@@ -47,5 +47,5 @@ export function describeParseError(err: unknown): string {
       .join('; ')
       .replace(/\.$/, '');
   }
-  return (err instanceof Error ? err.message.split('\n')[0]! : String(err)).replace(/\.$/, '');
+  return (err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)).replace(/\.$/, '');
 }

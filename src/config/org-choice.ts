@@ -30,8 +30,9 @@ export function judgeOrg(orgs: Organization[], selection: { value: string; sourc
         ? `Set LOOPIQ_ORG to one of yours (${yours}), or unset it and run \`loopiq-mcp use-org <id|slug>\`.`
         : `Run \`loopiq-mcp use-org <id|slug>\` (yours: ${yours}).`;
   if (!selection) {
-    if (orgs.length === 1) {
-      const org = orgs[0]!;
+    const [only] = orgs;
+    if (orgs.length === 1 && only) {
+      const org = only;
       return org.mcpEnabled ? { org, usable: true } : { org, usable: false, problem: `MCP is disabled for ${inert(org.name)}.`, fix: 'An organization admin can enable MCP in LoopIQ settings.' };
     }
     return { usable: false, problem: `No organization selected and you belong to ${orgs.length}.`, fix: choose(undefined) };

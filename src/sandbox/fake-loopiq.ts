@@ -142,12 +142,12 @@ export class FakeLoopIq {
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === 'status') {
       record.status = fault.status;
-      return this.send(res, fault.status, problem(fault.status, fault.code, 'Injected fault.', requestId), fault.retryAfter);
+      this.send(res, fault.status, problem(fault.status, fault.code, 'Injected fault.', requestId), fault.retryAfter);
+      return;
     }
 
     let status: number;
     let body: unknown;
-    let retryAfter: number | undefined;
     try {
       ({ status, body } = this.route(record, url, bodyText));
     } catch (err) {
@@ -185,7 +185,7 @@ export class FakeLoopIq {
       res.end(JSON.stringify({ items: [{ id: 42, organizationId: null }], unexpected: true }));
       return;
     }
-    this.send(res, status, body, retryAfter);
+    this.send(res, status, body);
   }
 
   private takeFault(r: RecordedRequest): Fault | undefined {
@@ -195,8 +195,8 @@ export class FakeLoopIq {
         (f.dryRun === undefined || f.dryRun === r.query.includes('dryRun=true')) &&
         (!f.path || (typeof f.path === 'string' ? r.path.startsWith(f.path) : f.path.test(r.path))),
     );
-    if (i >= 0) {
-      const f = this.faults[i]!;
+    const f = this.faults[i];
+    if (f) {
       if (f.times === undefined || f.times <= 1) this.faults.splice(i, 1);
       else f.times--;
       return f;
@@ -234,9 +234,9 @@ export class FakeLoopIq {
 
     if (m === 'GET' && rest === '/me') return ok(this.me(auth));
     if (m === 'POST' && rest === '/tokens/rotate') return { status: 201, body: this.rotate(auth) };
-    let match = /^\/tokens\/([^/]+)$/.exec(rest);
-    if (m === 'DELETE' && match) {
-      this.revoke(auth, decodeURIComponent(match[1]!));
+    let id = captured(/^\/tokens\/([^/]+)$/, rest);
+    if (m === 'DELETE' && id) {
+      this.revoke(auth, decodeURIComponent(id));
       return { status: 204, body: undefined };
     }
 
@@ -250,8 +250,8 @@ export class FakeLoopIq {
     if (m === 'GET' && rest === '/incidents') return ok(this.list(this.records.incidents, org, q, ['status', 'severity']));
     if (m === 'GET' && rest === '/service-requests') return ok(this.list(this.records.serviceRequests, org, q, ['status']));
 
-    if ((match = /^\/work-items\/([^/]+)$/.exec(rest))) {
-      const item = this.find(this.records.workItems, org, match[1]!);
+    if ((id = captured(/^\/work-items\/([^/]+)$/, rest))) {
+      const item = this.find(this.records.workItems, org, id);
       if (m === 'GET') return ok(item);
       if (m === 'PATCH') {
         const body = parseBody(UpdateWorkItemBody, bodyText);
@@ -261,8 +261,8 @@ export class FakeLoopIq {
         });
       }
     }
-    if ((match = /^\/work-items\/([^/]+)\/comments$/.exec(rest)) && m === 'POST') {
-      const item = this.find(this.records.workItems, org, match[1]!);
+    if ((id = captured(/^\/work-items\/([^/]+)\/comments$/, rest)) && m === 'POST') {
+      const item = this.find(this.records.workItems, org, id);
       const body = parseBody(CommentBody, bodyText);
       return this.write(r, org, dryRun, () => ({ action: 'add_comment', target: { id: item.id, key: item.key, title: item.title }, comment: body.body }), () => {
         const c = { id: this.nextId('cmt'), organizationId: org.id, workItemId: item.id, body: body.body, authorId: auth.userId, createdAt: new Date().toISOString() };
@@ -278,16 +278,17 @@ export class FakeLoopIq {
         body: this.newWorkItem(org, body),
       }));
     }
-    if ((match = /^\/releases\/([^/]+)$/.exec(rest)) && m === 'GET') return ok(this.find(this.records.releases, org, match[1]!));
-    if ((match = /^\/release-certifications\/([^/]+)$/.exec(rest)) && m === 'GET')
-      return ok(this.find(this.records.certifications, org, match[1]!));
-    if ((match = /^\/release-certifications\/([^/]+)\/evidence-graph$/.exec(rest)) && m === 'GET') {
-      const g = this.records.evidenceGraphs.find((x) => x.certificationId === decodeURIComponent(match![1]!) && x.organizationId === org.id);
+    if ((id = captured(/^\/releases\/([^/]+)$/, rest)) && m === 'GET') return ok(this.find(this.records.releases, org, id));
+    if ((id = captured(/^\/release-certifications\/([^/]+)$/, rest)) && m === 'GET')
+      return ok(this.find(this.records.certifications, org, id));
+    if ((id = captured(/^\/release-certifications\/([^/]+)\/evidence-graph$/, rest)) && m === 'GET') {
+      const certificationId = decodeURIComponent(id);
+      const g = this.records.evidenceGraphs.find((x) => x.certificationId === certificationId && x.organizationId === org.id);
       if (!g) throw new HttpProblem(404, 'not_found', 'No such certification.');
       return ok(g);
     }
-    if ((match = /^\/incidents\/([^/]+)$/.exec(rest)) && m === 'GET') return ok(this.find(this.records.incidents, org, match[1]!));
-    if ((match = /^\/service-requests\/([^/]+)$/.exec(rest)) && m === 'GET') return ok(this.find(this.records.serviceRequests, org, match[1]!));
+    if ((id = captured(/^\/incidents\/([^/]+)$/, rest)) && m === 'GET') return ok(this.find(this.records.incidents, org, id));
+    if ((id = captured(/^\/service-requests\/([^/]+)$/, rest)) && m === 'GET') return ok(this.find(this.records.serviceRequests, org, id));
     if (rest === '/service-requests' && m === 'POST') {
       const body = parseBody(CreateServiceRequestBody, bodyText);
       return this.write(r, org, dryRun, () => ({ action: 'create_service_request', create: [{ title: body.title, category: body.category }] }), () => {
@@ -350,13 +351,15 @@ export class FakeLoopIq {
   }
 
   private me(auth: TokenRecord) {
-    const user = this.users.find((u) => u.id === auth.userId)!;
+    const user = this.users.find((u) => u.id === auth.userId);
+    if (!user) throw new Error(`sandbox: token ${auth.id} belongs to no user`);
     return {
       user,
       token: { id: auth.id, name: auth.name, expiresAt: auth.expiresAt, scopes: auth.scopes },
-      organizations: this.orgs
-        .filter((o) => o.members[auth.userId])
-        .map((o) => ({ id: o.id, slug: o.slug, name: o.name, role: o.members[auth.userId]!, mcpEnabled: o.mcpEnabled })),
+      organizations: this.orgs.flatMap((o) => {
+        const role = o.members[auth.userId];
+        return role ? [{ id: o.id, slug: o.slug, name: o.name, role, mcpEnabled: o.mcpEnabled }] : [];
+      }),
     };
   }
 
@@ -369,12 +372,12 @@ export class FakeLoopIq {
   }
 
   private rotate(auth: TokenRecord) {
-    const old = [...this.tokens.entries()].find(([, r]) => r === auth)!;
     const token = this.issueToken(auth.userId, { name: auth.name, scopes: auth.scopes });
-    const fresh = this.tokens.get(token)!;
+    const fresh = this.tokens.get(token);
+    if (!fresh) throw new Error('sandbox: the rotated token was not stored');
     fresh.predecessorId = auth.id;
-    old[1].graceUntil = Date.now() + this.options.rotationGraceMs;
-    return { token, id: fresh.id, expiresAt: fresh.expiresAt, previous: { id: auth.id, expiresAt: new Date(old[1].graceUntil).toISOString() } };
+    auth.graceUntil = Date.now() + this.options.rotationGraceMs;
+    return { token, id: fresh.id, expiresAt: fresh.expiresAt, previous: { id: auth.id, expiresAt: new Date(auth.graceUntil).toISOString() } };
   }
 
   private revoke(auth: TokenRecord, tokenId: string) {
@@ -392,7 +395,7 @@ export class FakeLoopIq {
       if (v) items = items.filter((x) => x[f] === v);
     }
     const text = q.get('q')?.toLowerCase();
-    if (text) items = items.filter((x) => `${x.title ?? ''} ${x.description ?? ''}`.toLowerCase().includes(text));
+    if (text) items = items.filter((x) => `${fieldText(x.title)} ${fieldText(x.description)}`.toLowerCase().includes(text));
     return this.paginate(items, q);
   }
 
@@ -415,12 +418,12 @@ export class FakeLoopIq {
       if (!types.includes(type)) continue;
       for (const x of recs) {
         if (x.organizationId !== org.id) continue;
-        const title = String(x.title ?? x.name ?? x.id);
+        const title = fieldText(x.title ?? x.name ?? x.id);
         // Every word of the query, anywhere in the record (its controls, blockers, findings too):
         // "access review" finds "Remediate failed access-review control".
         const hay = ` ${searchWords(allText(x)).join(' ')} `;
         if (!words.every((w) => hay.includes(` ${w}`))) continue;
-        hits.push({ type, id: x.id, title, snippet: String(x.description ?? x.summary ?? title).slice(0, 160), organizationId: org.id, updatedAt: String(x.updatedAt ?? x.startedAt ?? '2026-10-01T00:00:00.000Z'), url: String(x.url ?? `${this.baseUrl}/${org.slug}/${type}/${x.id}`) });
+        hits.push({ type, id: x.id, title, snippet: fieldText(x.description ?? x.summary ?? title).slice(0, 160), organizationId: org.id, updatedAt: fieldText(x.updatedAt ?? x.startedAt ?? '2026-10-01T00:00:00.000Z'), url: fieldText(x.url ?? `${this.baseUrl}/${org.slug}/${type}/${fieldText(x.id)}`) });
       }
     }
     return this.paginate(hits, q);
@@ -438,8 +441,9 @@ export class FakeLoopIq {
       offset = decoded;
     }
     const slice = items.slice(offset, offset + limit);
-    if (this.options.leakForeignRecords && slice.length) {
-      const foreign = { ...slice[0]!, id: `${String(slice[0]!.id)}_foreign`, organizationId: 'org_initech', title: 'FOREIGN RECORD: must never be shown' };
+    const [first] = slice;
+    if (this.options.leakForeignRecords && first) {
+      const foreign = { ...first, id: `${fieldText(first.id)}_foreign`, organizationId: 'org_initech', title: 'FOREIGN RECORD: must never be shown' };
       slice.push(foreign);
     }
     const next = offset + limit < items.length ? Buffer.from(`o:${offset + limit}`).toString('base64url') : null;
@@ -453,7 +457,7 @@ export class FakeLoopIq {
     return rec;
   }
 
-  private checkRefs(org: SandboxOrg, body: { parentId?: string; releaseId?: string }) {
+  private checkRefs(org: SandboxOrg, body: { parentId?: string | undefined; releaseId?: string | undefined }) {
     const errors: { path: string; message: string }[] = [];
     if (body.parentId && !this.records.workItems.some((x) => x.id === body.parentId && x.organizationId === org.id)) errors.push({ path: 'parentId', message: 'no such work item in this organization' });
     if (body.releaseId && !this.records.releases.some((x) => x.id === body.releaseId && x.organizationId === org.id)) errors.push({ path: 'releaseId', message: 'no such release in this organization' });
@@ -549,6 +553,16 @@ export function searchWords(text: string): string[] {
   return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 }
 
+/** A record field as text: strings and numbers as they are, anything else (absent, null) as ''. */
+function fieldText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
+/** The route's one captured path segment, or undefined when the path is not that route. */
+function captured(route: RegExp, path: string): string | undefined {
+  return route.exec(path)?.[1];
+}
+
 function allText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map(allText).join(' ');
@@ -574,18 +588,22 @@ export async function startSandbox(options: SandboxOptions & { port?: number; fa
   const mcp = new SandboxMcpEndpoint(fake);
   const server: Server = createServer((req, res) => {
     const handler = /^\/mcp(\/|\?|$)/.test(req.url ?? '') ? mcp.handle(req, res) : fake.handle(req, res);
-    handler.catch((err) => {
+    handler.catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
   });
   server.on('connection', (s: Socket) => {
     accepted++;
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -599,7 +617,9 @@ export async function startSandbox(options: SandboxOptions & { port?: number; fa
       new Promise<void>((resolve) => {
         void mcp.close();
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

@@ -71,6 +71,12 @@ const TITLES = [
 ];
 const STATUSES = ['todo', 'in_progress', 'in_review', 'blocked', 'done'] as const;
 const TYPES = ['story', 'task', 'bug', 'issue'] as const;
+/** The three pieces of evidence behind each release's controls; release 2's are stale, valid and missing. */
+const EVIDENCE = [
+  { control: 'ac', title: 'Okta access export', kind: 'export', source: 'okta', statusInRelease2: 'stale' },
+  { control: 'cm', title: 'Change approvals report', kind: 'report', source: 'loopiq', statusInRelease2: 'valid' },
+  { control: 'bk', title: 'Backup restore log', kind: 'log', source: 'aws', statusInRelease2: 'missing' },
+] as const;
 const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
 
 export function seedRecords(baseUrl = 'https://sandbox.loopiq.invalid'): SeedRecords {
@@ -92,7 +98,7 @@ export function seedRecords(baseUrl = 'https://sandbox.loopiq.invalid'): SeedRec
         organizationId: org.id,
         key: `${prefix}-${101 + i}`,
         type: TYPES[i % TYPES.length],
-        title: `${title}`,
+        title,
         description:
           i === 4
             ? // A record carrying an injection attempt with hidden bidi/zero-width characters.
@@ -165,17 +171,18 @@ export function seedRecords(baseUrl = 'https://sandbox.loopiq.invalid'): SeedRec
         ],
         gaps: n === 2 ? [{ controlId: `ctl_${o}_${n}_bk`, reason: 'No backup restore evidence collected' }] : [],
       });
-      for (let e = 1; e <= 3; e++) {
+      for (const [i, ev] of EVIDENCE.entries()) {
+        const e = i + 1;
         r.evidence.push({
           id: `ev_${o}_${n}_${e}`,
           organizationId: org.id,
-          controlId: `ctl_${o}_${n}_${['ac', 'cm', 'bk'][e - 1]}`,
+          controlId: `ctl_${o}_${n}_${ev.control}`,
           releaseId: `rel_${o}_${n}`,
-          title: ['Okta access export', 'Change approvals report', 'Backup restore log'][e - 1]!,
-          kind: ['export', 'report', 'log'][e - 1]!,
-          source: ['okta', 'loopiq', 'aws'][e - 1]!,
+          title: ev.title,
+          kind: ev.kind,
+          source: ev.source,
           collectedAt: e === 3 && n === 2 ? null : iso(20 * n + e),
-          status: n === 1 ? 'valid' : (['stale', 'valid', 'missing'] as const)[e - 1],
+          status: n === 1 ? 'valid' : ev.statusInRelease2,
           url: `${baseUrl}/${o}/evidence/ev_${o}_${n}_${e}`,
         });
       }
