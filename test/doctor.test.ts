@@ -99,7 +99,7 @@ async function startProxy() {
   server.on('connect', (req, socket, head) => {
     seen.push(`CONNECT ${req.url}`);
     const [host, port] = req.url!.split(':');
-    const upstream = connect(Number(port), host!, () => {
+    const upstream = connect(Number(port), host, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(socket);
@@ -109,7 +109,7 @@ async function startProxy() {
     socket.on('error', () => upstream.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => server.close(() => { r(); })) };
 }
 
 describe('corporate proxy', () => {

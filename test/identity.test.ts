@@ -182,7 +182,7 @@ describe('identity commands against the sandbox with the real keychain', () => {
           child.stdin.write(`${token}\r`);
         }
       });
-      child.on('close', (code) => resolve({ code, output }));
+      child.on('close', (code) => { resolve({ code, output }); });
     });
     expect(out.code, out.output).toBe(0);
     expect(out.output).toMatch(/Logged in to .* as Sam Okafor/);

@@ -44,7 +44,7 @@ describe('stdin abuse', () => {
     send('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
     send('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"loopiq_get_release","arguments":{"id":"rel_acme_1"}}}\n');
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer to id 5; stdout so far: ${out.slice(0, 500)}`)), 15_000);
+      const t = setTimeout(() => { reject(new Error(`no answer to id 5; stdout so far: ${out.slice(0, 500)}`)); }, 15_000);
       child.stdout.on('data', () => {
         if (out.includes('"id":5')) {
           clearTimeout(t);
