@@ -119,12 +119,12 @@ describe('corporate proxy', () => {
     const token = sandbox.fake.issueToken('usr_sam');
     const host = new URL(sandbox.url).host;
     const via = await u.cli(['status', '--json'], undefined, { LOOPIQ_TOKEN: token, HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
-    expect(JSON.parse(via.stdout).ok).toBe(true);
+    expect((JSON.parse(via.stdout) as { ok: boolean }).ok).toBe(true);
     expect(proxy.seen.some((s) => s.includes(host))).toBe(true);
 
     proxy.seen.length = 0;
     const direct = await u.cli(['status', '--json'], undefined, { LOOPIQ_TOKEN: token, HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' });
-    expect(JSON.parse(direct.stdout).ok).toBe(true);
+    expect((JSON.parse(direct.stdout) as { ok: boolean }).ok).toBe(true);
     expect(proxy.seen).toEqual([]);
     await proxy.close();
   });

@@ -73,7 +73,7 @@ describe('a hostile API that echoes the token everywhere', () => {
     const { home, env } = serverEnv();
     const { client, transport, close } = await connectCli(['serve', '--confirm', 'elicitation'], env, { elicitation: { form: {} } });
     const prompts: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
       prompts.push(JSON.stringify(req));
       return { action: 'accept', content: { approve: true } };
     });
@@ -217,7 +217,7 @@ describe('records of another organization, at any depth of write results and pre
     const { home, env } = serverEnv();
     const { client, close } = await connectCli(['serve', '--confirm', 'elicitation'], env, { elicitation: { form: {} } });
     const prompts: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
       prompts.push(JSON.stringify(req));
       return { action: 'accept', content: { approve: true } };
     });
