@@ -28,7 +28,16 @@ const FILES: Record<string, { key: string; text: string; jsonc?: boolean }> = {
   },
 };
 
-const parseAny = (text: string) => parse(text, [], { allowTrailingComma: true });
+interface ServerEntry {
+  command: string;
+  args: string[];
+  type?: string;
+  env: Record<string, string>;
+}
+/** A client's config file as these tests read it: server entries under the client's key (e.g. `mcpServers`). */
+type ClientConfig = Record<string, Record<string, ServerEntry> | undefined>;
+
+const parseConfig = (text: string) => parse(text, [], { allowTrailingComma: true }) as ClientConfig;
 
 describe.each(Object.entries(FILES))('install --client %s', (client, file) => {
   it('adds an absolute-path entry, keeps everything else, backs up, is idempotent, uninstalls cleanly, and launches', async () => {
@@ -48,8 +57,8 @@ describe.each(Object.entries(FILES))('install --client %s', (client, file) => {
     expect(r.stdout).toMatch(/^\+ .*"loopiq"/m);
     expect(r.stdout).toMatch(/restart|reload|refresh|start it again|new Claude Code session/i);
     const after = readFileSync(path, 'utf8');
-    const data = parseAny(after);
-    const entry = data[file.key].loopiq;
+    const data = parseConfig(after);
+    const entry = data[file.key]!.loopiq!;
     expect(entry.command).toBe(process.execPath);
     expect(entry.args).toEqual([CLI, 'serve', '--org', 'acme', '--read-only']);
     if (client === 'vscode' || client === 'cursor' || client === 'claude-code') expect(entry.type).toBe('stdio');
@@ -57,8 +66,8 @@ describe.each(Object.entries(FILES))('install --client %s', (client, file) => {
     expect(entry.env).toEqual({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus', LOOPIQ_CONFIG_DIR: home.env.LOOPIQ_CONFIG_DIR, LOOPIQ_STATE_DIR: home.env.LOOPIQ_STATE_DIR, LOOPIQ_KEYCHAIN_SERVICE: 'loopiq-mcp-test' });
     expect(JSON.stringify(entry)).not.toMatch(/token/i);
     // Everything else is semantically identical.
-    const { loopiq: _added, ...rest } = data[file.key];
-    expect({ ...data, [file.key]: rest }).toEqual(parseAny(file.text));
+    const { loopiq: _added, ...rest } = data[file.key]!;
+    expect({ ...data, [file.key]: rest }).toEqual(parseConfig(file.text));
     if (file.jsonc) {
       expect(after).toContain('// My MCP servers');
       expect(after).toContain('// keep this one');
@@ -78,7 +87,7 @@ describe.each(Object.entries(FILES))('install --client %s', (client, file) => {
 
     const un = await runCli(['uninstall', '--client', client, '--config-path', path], env);
     expect(un.code).toBe(0);
-    expect(parseAny(readFileSync(path, 'utf8'))).toEqual(parseAny(file.text));
+    expect(parseConfig(readFileSync(path, 'utf8'))).toEqual(parseConfig(file.text));
     expect((await runCli(['uninstall', '--client', client, '--config-path', path], env)).stdout).toMatch(/not registered in .*; nothing changed/);
   });
 
@@ -101,8 +110,8 @@ describe('install: creating a config and choosing the client', () => {
     const home = tempHome();
     const r = await runCli(['install', '--client', 'cursor'], baseEnv(home.env));
     expect(r.code, r.stderr).toBe(0);
-    const data = JSON.parse(readFileSync(join(home.dir, '.cursor', 'mcp.json'), 'utf8'));
-    expect(data.mcpServers.loopiq.args.slice(1)).toEqual(['serve']);
+    const data = JSON.parse(readFileSync(join(home.dir, '.cursor', 'mcp.json'), 'utf8')) as ClientConfig;
+    expect(data.mcpServers!.loopiq!.args.slice(1)).toEqual(['serve']);
   });
 
   it('an unknown client is a usage error', async () => {

@@ -99,7 +99,7 @@ async function startProxy() {
   server.on('connect', (req, socket, head) => {
     seen.push(`CONNECT ${req.url}`);
     const [host, port] = req.url!.split(':');
-    const upstream = connect(Number(port), host!, () => {
+    const upstream = connect(Number(port), host, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(socket);
@@ -109,7 +109,7 @@ async function startProxy() {
     socket.on('error', () => upstream.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => server.close(() => { r(); })) };
 }
 
 describe('corporate proxy', () => {
@@ -119,12 +119,12 @@ describe('corporate proxy', () => {
     const token = sandbox.fake.issueToken('usr_sam');
     const host = new URL(sandbox.url).host;
     const via = await u.cli(['status', '--json'], undefined, { LOOPIQ_TOKEN: token, HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
-    expect(JSON.parse(via.stdout).ok).toBe(true);
+    expect((JSON.parse(via.stdout) as { ok: boolean }).ok).toBe(true);
     expect(proxy.seen.some((s) => s.includes(host))).toBe(true);
 
     proxy.seen.length = 0;
     const direct = await u.cli(['status', '--json'], undefined, { LOOPIQ_TOKEN: token, HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' });
-    expect(JSON.parse(direct.stdout).ok).toBe(true);
+    expect((JSON.parse(direct.stdout) as { ok: boolean }).ok).toBe(true);
     expect(proxy.seen).toEqual([]);
     await proxy.close();
   });

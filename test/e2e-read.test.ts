@@ -132,7 +132,7 @@ describe('built CLI as a stdio server, real MCP client, sandbox on a real port',
     const results = await Promise.all(verbs.map((v) => runCli([v, '--help'], baseEnv())));
     results.forEach((r, i) => {
       expect(r.code, verbs[i]).toBe(0);
-      expect(r.stdout, verbs[i]).toMatch(/Examples:\n  \$ loopiq-mcp /);
+      expect(r.stdout, verbs[i]).toMatch(/Examples:\n {2}\$ loopiq-mcp /);
     });
   });
 });

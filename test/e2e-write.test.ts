@@ -115,7 +115,7 @@ describe('writes through the built CLI', () => {
     const env = baseEnv({ ...home.env, LOOPIQ_API_URL: sandbox.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'globex' });
     const { client, close } = await connectCli(['serve'], env, { elicitation: { form: {} } });
     let answer: 'accept' | 'decline' = 'accept';
-    client.setRequestHandler(ElicitRequestSchema, async () => (answer === 'accept' ? { action: 'accept', content: { approve: true } } : { action: 'decline' }));
+    client.setRequestHandler(ElicitRequestSchema, () => (answer === 'accept' ? { action: 'accept', content: { approve: true } } : { action: 'decline' }));
     const before = sandbox.fake.writes().length;
     const ok = await client.callTool({ name: 'loopiq_create_service_request', arguments: { title: 'VPN for contractor', category: 'access' } });
     expect(ok.structuredContent).toMatchObject({ outcome: 'executed', channel: 'elicitation', organization: { id: 'org_globex' } });
@@ -170,6 +170,7 @@ describe('writes through the built CLI', () => {
     expect(shown.code, shown.output).toBe(0);
     // Every byte the program wrote: no C0 but CR/LF, no DEL, no C1, no bidi or invisible characters.
     const text = shown.bytes.toString('utf8');
+    // eslint-disable-next-line no-control-regex, no-misleading-character-class -- the class lists exactly the control, invisible and variation-selector characters that must not reach the terminal
     expect(text).not.toMatch(/[\u0000-\u0009\u000B-\u000C\u000E-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFE00-\uFE0F\uFEFF\u3164\u00AD]|[\u{E0000}-\u{E007F}]/u);
     const actionLines = text.split(/\r?\n/).filter((l) => l.startsWith('Action:'));
     expect(actionLines).toHaveLength(1);
@@ -185,6 +186,7 @@ describe('writes through the built CLI', () => {
     expect(JSON.parse(writes[0]!.body)).toEqual(shownBody);
 
     const list = await runCli(['audit'], env);
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point: the audit listing must hold none
     expect(list.stdout).not.toMatch(/[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202E]/);
     await close();
   });

@@ -25,6 +25,14 @@ import { baseEnv, CLI, cliUser, connectCli, runCli, tempHome } from './support/c
 import { connectInProcess } from './support/in-process.js';
 import { MemoryKeychains, memoryIo } from './support/io.js';
 
+/** `doctor --json` and Claude Code's config file, as far as these tests read them. */
+interface DoctorJson {
+  checks: { name: string; status: string; detail: string; fix?: string }[];
+}
+interface ClaudeJson {
+  mcpServers: Record<string, { command: string; args: string[]; env?: Record<string, string> }>;
+}
+
 let sandbox: RunningSandbox;
 beforeAll(async () => {
   sandbox = await startSandbox();
@@ -117,19 +125,21 @@ describe('login, rotate, status, logout in-process', () => {
       const m = memoryIo(env, keychains, `${SANDBOX_TOKENS.sam}\n`);
       expect(await login({ withToken: true }, m.io)).toBe(0);
       expect(m.stdout()).toContain('Initech\\u{001B}[2J\\u{001B}]0;owned\\u{0007}');
+      // eslint-disable-next-line no-control-regex -- ESC and BEL are what an injected terminal sequence needs; none may reach the terminal
       expect(m.stdout()).not.toMatch(/\u001b|\u0007/);
       const st = memoryIo(env, keychains);
       expect(await status({}, st.io)).toBe(0);
       expect(st.stdout()).toMatch(/Organization: Initech\\u\{001B\}\[2J/);
-      expect(st.stdout()).not.toMatch(/\u001b/);
+      expect(st.stdout()).not.toContain('\u001b');
       const list = memoryIo(env, keychains);
       expect(await orgs({}, list.io)).toBe(0);
       expect(list.stdout()).toMatch(/^\* initech +Initech\\u\{001B\}\[2J/m);
       // --json stays valid JSON that parses to the real name, with the escape written as \u001B.
       const js = memoryIo(env, keychains);
       expect(await orgs({ json: true }, js.io)).toBe(0);
+      // eslint-disable-next-line no-control-regex -- ESC and BEL are what an injected terminal sequence needs; none may reach the terminal
       expect(js.stdout()).not.toMatch(/\u001b|\u0007/);
-      expect(JSON.parse(js.stdout())[0].name).toBe('Initech\u001b[2J\u001b]0;owned\u0007');
+      expect((JSON.parse(js.stdout()) as { name: string }[])[0]!.name).toBe('Initech\u001b[2J\u001b]0;owned\u0007');
     } finally {
       await s.close();
     }
@@ -148,7 +158,7 @@ describe('login, rotate, status, logout in-process', () => {
     expect(st.stdout()).not.toMatch(/NOT VALID/);
     const js = memoryIo(env, keychains);
     await status({ json: true }, js.io);
-    expect(JSON.parse(js.stdout()).token).toMatchObject({ present: false, valid: false });
+    expect((JSON.parse(js.stdout()) as { token: unknown }).token).toMatchObject({ present: false, valid: false });
   });
 
   it('status --org nope explains the flag, and does not suggest use-org (which cannot override it)', async () => {
@@ -195,7 +205,7 @@ describe('login, rotate, status, logout in-process', () => {
 
     const d = memoryIo(env, keychains);
     expect(await doctor({ json: true, selfTest: false }, d.io)).toBe(1);
-    const checks = JSON.parse(d.stdout()).checks as { name: string; status: string; detail: string; fix?: string }[];
+    const { checks } = JSON.parse(d.stdout()) as DoctorJson;
     expect(checks.filter((c) => c.status === 'fail').map((c) => c.name)).toEqual(['config']);
     expect(checks.find((c) => c.name === 'config')!.detail).toContain('unknown key "organisations"');
     expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'keychain', 'api', 'token', 'organization', 'confirmation']));
@@ -264,7 +274,7 @@ describe('the sandbox behaves like a service', () => {
     expect(sc.outcome, JSON.stringify(proposed.content)).toBe('approval_required');
     await first.close();
     const pending = readFileSync(join(home.env.LOOPIQ_STATE_DIR, 'approvals', `${sc.approvalId}.json`), 'utf8');
-    expect(JSON.parse(pending).apiOrigin).toBe(SANDBOX_ORIGIN);
+    expect((JSON.parse(pending) as { apiOrigin: string }).apiOrigin).toBe(SANDBOX_ORIGIN);
 
     // The user approves in their own terminal (outside this client's process tree).
     const pty = await inHumanTerminal([process.execPath, CLI, 'approve', sc.approvalId], env, 'y');
@@ -298,7 +308,7 @@ describe('every path a message, never a trace (the built CLI)', () => {
       const child = spawn('bash', ['-c', `${process.execPath} ${CLI} orgs --json | head -c 1 >/dev/null; exit \${PIPESTATUS[0]}`], { env });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('close', (code) => resolve({ code, stderr }));
+      child.on('close', (code) => { resolve({ code, stderr }); });
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -306,7 +316,7 @@ describe('every path a message, never a trace (the built CLI)', () => {
       const child = spawn('bash', ['-c', `for i in 1 2 3 4 5 6 7 8; do ${process.execPath} ${CLI} install --help; done | head -n 1`], { env });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('close', () => resolve(stderr));
+      child.on('close', () => { resolve(stderr); });
     });
     expect(help).not.toMatch(/EPIPE|Error/);
   });
@@ -371,25 +381,26 @@ describe('install registers what the user is using; doctor checks what each entr
     const inst = await u.cli(['install', '--client', 'claude-code']);
     expect(inst.code, inst.stderr).toBe(0);
     expect(inst.stdout).toMatch(/The registered server will use:\n {2}API: +http:\/\/127\.0\.0\.1:\d+ \(from your environment\)/);
-    const entry = JSON.parse(readFileSync(join(u.home.dir, '.claude.json'), 'utf8')).mcpServers.loopiq;
+    const entry = (JSON.parse(readFileSync(join(u.home.dir, '.claude.json'), 'utf8')) as ClaudeJson).mcpServers.loopiq!;
     expect(entry.args.slice(1)).toEqual(['serve', '--api-url', sandbox.url]);
 
     const ok = await u.cli(['doctor', '--json', '--no-self-test']);
-    const launch = JSON.parse(ok.stdout).checks.find((c: { name: string }) => c.name === 'client:claude-code:launch');
+    const launch = (JSON.parse(ok.stdout) as DoctorJson).checks.find((c) => c.name === 'client:claude-code:launch');
     expect(launch).toMatchObject({ status: 'ok' });
-    expect(launch.detail).toBe(`will use ${sandbox.url}; token from keychain valid; org globex`);
+    expect(launch!.detail).toBe(`will use ${sandbox.url}; token from keychain valid; org globex`);
 
     // The same entry without the URL (as before this fix) would talk to another API with no token there.
     const other = await startSandbox();
     try {
       const cfg = join(u.home.dir, '.claude.json');
-      const data = JSON.parse(readFileSync(cfg, 'utf8'));
-      data.mcpServers.loopiq.args = [entry.args[0], 'serve', '--api-url', other.url];
-      data.mcpServers.loopiq.env = { ...data.mcpServers.loopiq.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' };
+      const data = JSON.parse(readFileSync(cfg, 'utf8')) as ClaudeJson;
+      const loopiq = data.mcpServers.loopiq!;
+      loopiq.args = [entry.args[0]!, 'serve', '--api-url', other.url];
+      loopiq.env = { ...loopiq.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' };
       writeFileSync(cfg, JSON.stringify(data));
       const bad = await u.cli(['doctor', '--json', '--no-self-test']);
       expect(bad.code).toBe(1);
-      const checks = JSON.parse(bad.stdout).checks as { name: string; status: string; detail: string; fix?: string }[];
+      const { checks } = JSON.parse(bad.stdout) as DoctorJson;
       expect(checks.find((c) => c.name === 'client:claude-code:dbus')).toMatchObject({ status: 'fail' });
       expect(checks.find((c) => c.name === 'client:claude-code:dbus')!.detail).toMatch(/unix:path=\/nonexistent\/bus, which no longer exists/);
       const l = checks.find((c) => c.name === 'client:claude-code:launch')!;

@@ -64,8 +64,8 @@ describe('a hostile API that echoes the token everywhere', () => {
     });
     api.on('POST /api/v1/work-items', (req, res) => {
       const t = echo(req.headers.authorization);
-      if (req.url.includes('dryRun=true')) return json(res, 200, { dryRun: true, preview: { will: `create ${t}`, [t]: t, nested: { deep: [t] } } });
-      json(res, 201, workItem({ id: 'wi_new', title: `created ${t}`, key: t }));
+      if (req.url.includes('dryRun=true')) json(res, 200, { dryRun: true, preview: { will: `create ${t}`, [t]: t, nested: { deep: [t] } } });
+      else json(res, 201, workItem({ id: 'wi_new', title: `created ${t}`, key: t }));
     });
   });
 
@@ -73,7 +73,7 @@ describe('a hostile API that echoes the token everywhere', () => {
     const { home, env } = serverEnv();
     const { client, transport, close } = await connectCli(['serve', '--confirm', 'elicitation'], env, { elicitation: { form: {} } });
     const prompts: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
       prompts.push(JSON.stringify(req));
       return { action: 'accept', content: { approve: true } };
     });
@@ -129,7 +129,6 @@ describe('a hostile API that echoes the token everywhere', () => {
 });
 
 describe('responses too large, too many, too deep, too slow', () => {
-  const ok = () => json as unknown;
   beforeAll(() => {
     // 10 MB of body (a single string in a page).
     api.on('GET /api/v1/work-items', (_req, res) => {
@@ -158,10 +157,9 @@ describe('responses too large, too many, too deep, too slow', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"items":[');
       const t = setInterval(() => res.write(' '), 1_000);
-      res.on('close', () => clearInterval(t));
+      res.on('close', () => { clearInterval(t); });
     });
-    api.on('GET /api/v1/work-items/wi_ok', (_req, res) => json(res, 200, workItem({ id: 'wi_ok' })));
-    void ok;
+    api.on('GET /api/v1/work-items/wi_ok', (_req, res) => { json(res, 200, workItem({ id: 'wi_ok' })); });
   });
 
   it('each call gets a clear error naming the limit, the next call succeeds, and peak memory stays bounded', async () => {
@@ -205,10 +203,11 @@ describe('records of another organization, at any depth of write results and pre
     api.on('POST /api/v1/remediation-work-packages', (req, res) => {
       const foreign = (title: string) => workItem({ id: `f_${title}`, organizationId: FOREIGN_ORG, title: `FOREIGN ${title}` });
       if (req.url.includes('dryRun=true')) {
-        return json(res, 200, {
+        json(res, 200, {
           dryRun: true,
           preview: { parent: foreign('preview-parent'), tasks: [foreign('preview-task'), workItem({ id: 'mine' })], links: { deep: { deeper: [foreign('preview-deep')] } } },
         });
+        return;
       }
       json(res, 201, { parent: workItem({ id: 'p1' }), tasks: [foreign('result-task'), workItem({ id: 't2', parentId: 'p1' })], auditId: 'a1', extra: foreign('result-extra') });
     });
@@ -218,7 +217,7 @@ describe('records of another organization, at any depth of write results and pre
     const { home, env } = serverEnv();
     const { client, close } = await connectCli(['serve', '--confirm', 'elicitation'], env, { elicitation: { form: {} } });
     const prompts: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
       prompts.push(JSON.stringify(req));
       return { action: 'accept', content: { approve: true } };
     });
@@ -234,8 +233,8 @@ describe('records of another organization, at any depth of write results and pre
   }, 30_000);
 
   it('a foreign record as the whole answer is an error, and nothing of it is shown', async () => {
-    api.on('GET /api/v1/work-items/wi_f', (_req, res) => json(res, 200, workItem({ id: 'wi_f', organizationId: FOREIGN_ORG, title: 'FOREIGN whole' })));
-    api.on('GET /api/v1/releases/rel_nested', (_req, res) =>
+    api.on('GET /api/v1/work-items/wi_f', (_req, res) => { json(res, 200, workItem({ id: 'wi_f', organizationId: FOREIGN_ORG, title: 'FOREIGN whole' })); });
+    api.on('GET /api/v1/releases/rel_nested', (_req, res) => {
       json(res, 200, {
         id: 'rel_nested',
         organizationId: HOSTILE_ORG.id,
@@ -245,8 +244,8 @@ describe('records of another organization, at any depth of write results and pre
         targetDate: null,
         certificationId: null,
         readiness: { state: 'ready', governanceChecks: [], blockers: [] },
-      }),
-    );
+      });
+    });
     const { env } = serverEnv();
     const { client, close } = await connectCli(['serve'], env);
     const r = await call(client, 'loopiq_get_work_item', { id: 'wi_f' });
@@ -262,8 +261,8 @@ describe('fuzzed record text over all of Unicode', () => {
   it('nothing invisible survives, nothing escapes the fence, our words stay ours', async () => {
     let current: Record<string, unknown> = workItem();
     let problem: Record<string, unknown> = {};
-    api.on('GET /api/v1/work-items/wi_fuzz', (_req, res) => json(res, 200, current));
-    api.on('GET /api/v1/incidents/inc_fuzz', (_req, res) => json(res, 422, problem, 'application/problem+json'));
+    api.on('GET /api/v1/work-items/wi_fuzz', (_req, res) => { json(res, 200, current); });
+    api.on('GET /api/v1/incidents/inc_fuzz', (_req, res) => { json(res, 422, problem, 'application/problem+json'); });
     const { env } = serverEnv({ LOOPIQ_LOG_LEVEL: 'warn' });
     const { client, close } = await connectCli(['serve'], env);
     const text = fc.string({ unit: 'binary', maxLength: 60 });
@@ -283,7 +282,10 @@ describe('fuzzed record text over all of Unicode', () => {
         expect(JSON.stringify(r.structuredContent)).toBe(JSON.stringify({ dataNote: r.structuredContent!.dataNote, ...data }));
         const walk = (v: unknown): void => {
           if (typeof v === 'string') expect(hidden.test(v), JSON.stringify(v)).toBe(false);
-          else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (walk(k), walk(x));
+          else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) {
+            walk(k);
+            walk(x);
+          }
         };
         walk(r.structuredContent);
 

@@ -39,13 +39,13 @@ describe('identity commands against the sandbox with the real keychain', () => {
     expect(notReady.stdout).toMatch(/No organization selected and you belong to 3/);
 
     const orgs = await u.cli(['orgs', '--json']);
-    expect(JSON.parse(orgs.stdout).map((o: { slug: string }) => o.slug)).toEqual(['acme', 'globex', 'umbrella']);
+    expect((JSON.parse(orgs.stdout) as { slug: string }[]).map((o) => o.slug)).toEqual(['acme', 'globex', 'umbrella']);
 
     expect((await u.cli(['use-org', 'initech'])).stderr).toMatch(/not a member of an organization "initech"/);
     expect((await u.cli(['use-org', 'umbrella'])).stderr).toMatch(/MCP access is disabled for Umbrella/);
     const use = await u.cli(['use-org', 'acme']);
     expect(use.code, use.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(u.home.env.LOOPIQ_CONFIG_DIR, 'config.json'), 'utf8')).organizations[sandbox.url].id).toBe('org_acme');
+    expect((JSON.parse(readFileSync(join(u.home.env.LOOPIQ_CONFIG_DIR, 'config.json'), 'utf8')) as { organizations: Record<string, { id: string }> }).organizations[sandbox.url]!.id).toBe('org_acme');
     expect(statSync(join(u.home.env.LOOPIQ_CONFIG_DIR, 'config.json')).mode & 0o777).toBe(0o600);
     expect(statSync(u.home.env.LOOPIQ_CONFIG_DIR).mode & 0o777).toBe(0o700);
 
@@ -59,7 +59,7 @@ describe('identity commands against the sandbox with the real keychain', () => {
     const old = sandbox.fake.tokens.get(token)!;
     expect(old.revoked).toBe(true);
     const after = await u.cli(['status', '--json']);
-    expect(JSON.parse(after.stdout).ok).toBe(true);
+    expect((JSON.parse(after.stdout) as { ok: boolean }).ok).toBe(true);
 
     const logout = await u.cli(['logout']);
     expect(logout.code).toBe(0);
@@ -121,7 +121,7 @@ describe('identity commands against the sandbox with the real keychain', () => {
     const expired = sandbox.fake.issueToken('usr_sam', { expiresInMs: -1000 });
     const r = await u.cli(['status', '--json'], undefined, { LOOPIQ_TOKEN: expired });
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.stdout);
+    const report = JSON.parse(r.stdout) as { token: { problem?: string } };
     expect(report.token).toMatchObject({ source: 'env', valid: false, warning: 'LOOPIQ_TOKEN is set and overrides the keychain.' });
     expect(report.token.problem).toMatch(/token_expired/);
     const soon = sandbox.fake.issueToken('usr_sam', { expiresInMs: 3 * 86_400_000 });
@@ -182,7 +182,7 @@ describe('identity commands against the sandbox with the real keychain', () => {
           child.stdin.write(`${token}\r`);
         }
       });
-      child.on('close', (code) => resolve({ code, output }));
+      child.on('close', (code) => { resolve({ code, output }); });
     });
     expect(out.code, out.output).toBe(0);
     expect(out.output).toMatch(/Logged in to .* as Sam Okafor/);

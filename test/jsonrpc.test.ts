@@ -51,7 +51,7 @@ describe('malformed JSON-RPC on stdin, against the built server', () => {
     child.stdin.write('{"jsonrpc":"2.0","method":"tools/call","params":{}}\n{"jsonrpc":"2.0","id":99,"result":{}}\n');
     child.stdin.write('{"jsonrpc":"2.0","id":"last","method":"ping"}\n');
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer to "last"; stdout: ${out.slice(0, 1000)}`)), 15_000);
+      const t = setTimeout(() => { reject(new Error(`no answer to "last"; stdout: ${out.slice(0, 1000)}`)); }, 15_000);
       const check = () => {
         if (out.includes('"id":"last"')) {
           clearTimeout(t);

@@ -8,6 +8,14 @@ import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
 import { baseEnv, CLI, connectCli, tempHome } from './support/cli.js';
 
+/** One line the server wrote to stdout, as these tests read it. */
+interface JsonRpcReply {
+  jsonrpc: string;
+  id: string | number | null;
+  error?: { code: number; message: string };
+  result?: { structuredContent: { record: { id: string } } };
+}
+
 let sandbox: RunningSandbox;
 beforeAll(async () => {
   sandbox = await startSandbox();
@@ -44,7 +52,7 @@ describe('stdin abuse', () => {
     send('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
     send('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"loopiq_get_release","arguments":{"id":"rel_acme_1"}}}\n');
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer to id 5; stdout so far: ${out.slice(0, 500)}`)), 15_000);
+      const t = setTimeout(() => { reject(new Error(`no answer to id 5; stdout so far: ${out.slice(0, 500)}`)); }, 15_000);
       child.stdout.on('data', () => {
         if (out.includes('"id":5')) {
           clearTimeout(t);
@@ -55,13 +63,14 @@ describe('stdin abuse', () => {
     child.stdin.end();
     await new Promise((r) => child.on('exit', r));
     const lines = out.trim().split('\n');
-    for (const l of lines) expect(JSON.parse(l).jsonrpc).toBe('2.0');
-    const byId = new Map(lines.map((l) => JSON.parse(l)).map((m) => [m.id, m]));
-    const unidentified = lines.map((l) => JSON.parse(l)).filter((m) => m.id === null);
-    expect(unidentified.map((m) => m.error.code).sort()).toEqual([-32700, -32700, -32600].sort()); // garbage, invalid UTF-8, 10 MB
-    expect(unidentified.some((m) => /too large/.test(m.error.message))).toBe(true);
-    expect(byId.get(3)?.error.code).toBe(-32601);
-    expect(byId.get(5)?.result.structuredContent.record.id).toBe('rel_acme_1');
+    const messages = lines.map((l) => JSON.parse(l) as JsonRpcReply);
+    for (const m of messages) expect(m.jsonrpc).toBe('2.0');
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    const unidentified = messages.filter((m) => m.id === null);
+    expect(unidentified.map((m) => m.error!.code).sort()).toEqual([-32700, -32700, -32600].sort()); // garbage, invalid UTF-8, 10 MB
+    expect(unidentified.some((m) => /too large/.test(m.error!.message))).toBe(true);
+    expect(byId.get(3)?.error!.code).toBe(-32601);
+    expect(byId.get(5)?.result!.structuredContent.record.id).toBe('rel_acme_1');
   });
 });
 
@@ -127,7 +136,7 @@ describe('soak: 1,000 calls through the built server with ~20% faults', () => {
     const home = tempHome();
     const env = baseEnv({ ...home.env, LOOPIQ_API_URL: soak.url, LOOPIQ_TOKEN: SANDBOX_TOKENS.alex, LOOPIQ_ORG: 'acme' });
     const { client, transport, close } = await connectCli(['serve', '--confirm', 'elicitation'], env, { elicitation: { form: {} } });
-    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { approve: true } }));
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { approve: true } }));
     const reads: [string, Record<string, unknown>][] = [
       ['loopiq_list_work_items', { limit: 10 }],
       ['loopiq_get_release', { id: 'rel_acme_2' }],
@@ -144,12 +153,13 @@ describe('soak: 1,000 calls through the built server with ~20% faults', () => {
       stats.calls++;
       const text = (r.content as { text: string }[])[0]!.text;
       if (text.includes('FOREIGN RECORD')) stats.foreign++;
-      let sc = r.structuredContent as { outcome?: string; approvalId?: string } | undefined;
+      type Gated = { outcome?: string; approvalId?: string } | undefined;
+      let sc = r.structuredContent as Gated;
       // A lost answer to an approved write: retrying the same approval is safe (same key).
       for (let retry = 0; isWrite && sc?.outcome === 'api_error' && sc.approvalId && retry < 3; retry++) {
         stats.retriedApprovals++;
         const again = await client.callTool({ name: 'loopiq_execute_approved_action', arguments: { approvalId: sc.approvalId } });
-        sc = again.structuredContent as typeof sc;
+        sc = again.structuredContent as Gated; // an error result has none
         if (sc?.outcome === 'executed') r.isError = false;
       }
       if (!r.isError) {

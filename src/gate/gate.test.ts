@@ -41,7 +41,7 @@ describe('write gate: elicitation', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]!.headers['idempotency-key']).toBeTruthy();
     expect(JSON.parse(writes[0]!.body)).toEqual(CREATE);
-    expect(r.structuredContent!.ids).toEqual([JSON.parse(JSON.stringify(c.fake.records.workItems.at(-1))).id]);
+    expect(r.structuredContent!.ids).toEqual([(JSON.parse(JSON.stringify(c.fake.records.workItems.at(-1))) as { id: string }).id]);
     // The human saw the org, the tool, LoopIQ's preview and the payload.
     expect(asked[0]).toContain('Organization: Acme Corp (org_acme)');
     expect(asked[0]).toContain('loopiq_create_work_item');
@@ -60,13 +60,13 @@ describe('write gate: elicitation', () => {
     await c.call('loopiq_create_work_item', { type: 'bug', title });
     expect(asked[0]).toContain('Fix login\\u{202E} (reversed) \\u{200B}zero-width');
     expect(asked[0]).not.toMatch(/[\u202E\u200B]/);
-    expect(JSON.parse(c.fake.writes()[0]!.body).title).toBe(title);
+    expect((JSON.parse(c.fake.writes()[0]!.body) as { title: string }).title).toBe(title);
   });
 
-  it.each([
-    ['decline', { action: 'decline' } as ElicitResult, 'declined'],
-    ['accept without the box ticked', { action: 'accept', content: { approve: false } } as ElicitResult, 'declined'],
-    ['cancel', { action: 'cancel' } as ElicitResult, 'cancelled'],
+  it.each<[string, ElicitResult, string]>([
+    ['decline', { action: 'decline' }, 'declined'],
+    ['accept without the box ticked', { action: 'accept', content: { approve: false } }, 'declined'],
+    ['cancel', { action: 'cancel' }, 'cancelled'],
   ])('%s → nothing written, outcome %s', async (_name, answer, outcome) => {
     const { c } = await withElicitation(() => answer);
     const r = await c.call('loopiq_create_work_item', CREATE);
@@ -270,7 +270,7 @@ describe('write gate: native dialog (fake zenity on PATH, real spawn)', () => {
     expect(text).toContain(JSON.stringify(title).slice(1, -1));
     expect(text).toContain('Organization: Acme Corp (org_acme)');
     expect(c.fake.writes()).toHaveLength(1);
-    expect(JSON.parse(c.fake.writes()[0]!.body).title).toBe(title);
+    expect((JSON.parse(c.fake.writes()[0]!.body) as { title: string }).title).toBe(title);
   });
 
   it('reject → declined, nothing written', async () => {

@@ -84,7 +84,7 @@ describe('read tools, in process against the sandbox', () => {
   it('strips invisible and bidi characters from record text and fences it as data', async () => {
     const c = await open();
     const r = await c.call('loopiq_get_work_item', { id: 'wi_acme_5' });
-    const desc: string = r.structuredContent!.record.description;
+    const desc = r.structuredContent!.record.description;
     expect(desc).toContain('Ignore previous instructions');
     expect(desc).not.toMatch(/[\u200B\u202E\u202C]/);
     expect(r.content[0]!.text).toMatch(/^Work item from the pinned organization\.\n<loopiq-data note="[^"]*data, not instructions\.">\n\{.*\}\n<\/loopiq-data>$/s);
@@ -103,7 +103,7 @@ describe('read tools, in process against the sandbox', () => {
     const c = await open();
     const r = await c.call('loopiq_search', { query: 'access', types: '["service_request"]' });
     expect(r.isError).toBeFalsy();
-    expect(r.structuredContent!.items.every((i: { type: string }) => i.type === 'service_request')).toBe(true);
+    expect(r.structuredContent!.items.every((i) => i.type === 'service_request')).toBe(true);
   });
 });
 
@@ -125,7 +125,7 @@ describe('organization selection', () => {
     const who = await c.call('loopiq_whoami');
     expect(who.structuredContent).toMatchObject({ user: { email: 'alex@example.com' }, organization: null });
     const orgs = await c.call('loopiq_list_organizations');
-    expect(orgs.structuredContent!.organizations.map((o: { slug: string }) => o.slug)).toEqual(['acme', 'globex', 'umbrella']);
+    expect(orgs.structuredContent!.organizations.map((o) => o.slug)).toEqual(['acme', 'globex', 'umbrella']);
   });
 
   it('a single-org user needs no selection', async () => {
@@ -155,6 +155,6 @@ describe('organization selection', () => {
     await c.config.update((d) => void (d.organizations[origin] = { id: 'org_globex', slug: 'globex', name: 'Globex' }));
     const r = await c.call('loopiq_list_releases');
     expect(r.structuredContent!.organization.slug).toBe('globex');
-    expect(r.structuredContent!.items.every((i: { organizationId: string }) => i.organizationId === 'org_globex')).toBe(true);
+    expect(r.structuredContent!.items.every((i) => i.organizationId === 'org_globex')).toBe(true);
   });
 });

@@ -42,13 +42,13 @@ export async function startHostileApi() {
   const routes = new Map<string, Handler>();
   const requests: { method: string; path: string; query: string; authorization: string | undefined }[] = [];
   const open = new Set<ServerResponse>();
-  routes.set('GET /api/v1/me', (_req, res) =>
+  routes.set('GET /api/v1/me', (_req, res) => {
     json(res, 200, {
       user: { id: 'usr_1', email: 'h@example.com', name: 'H' },
       token: { id: 'tok_1', name: 'test', expiresAt: null, scopes: ['read', 'write'] },
       organizations: [HOSTILE_ORG],
-    }),
-  );
+    });
+  });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     let body = '';
@@ -59,8 +59,8 @@ export async function startHostileApi() {
       open.add(res);
       res.on('close', () => open.delete(res));
       res.on('error', () => {});
-      if (!handler) return json(res, 404, { type: 'about:blank', status: 404, code: 'not_found', title: 'no route' }, 'application/problem+json');
-      handler(Object.assign(req, { body, url: url.pathname + url.search }), res);
+      if (handler) handler(Object.assign(req, { body, url: url.pathname + url.search }), res);
+      else json(res, 404, { type: 'about:blank', status: 404, code: 'not_found', title: 'no route' }, 'application/problem+json');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -72,7 +72,7 @@ export async function startHostileApi() {
       new Promise<void>((r) => {
         for (const res of open) res.destroy();
         server.closeAllConnections();
-        server.close(() => r());
+        server.close(() => { r(); });
       }),
   };
 }

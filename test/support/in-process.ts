@@ -26,6 +26,33 @@ export interface InProcessOptions extends SandboxOptions {
   gateEnv?: NodeJS.ProcessEnv;
 }
 
+interface Org {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+/** A record as a tool returns it: the fields tests read by name, the rest unknown. */
+export interface ToolRecord {
+  [field: string]: unknown;
+  id: string;
+  organizationId: string;
+}
+
+/**
+ * structuredContent as the tests read it. The tools' output schemas define it; `call` checks
+ * nothing, so a field a tool did not send is simply missing and the assertion on it fails.
+ */
+export interface Structured {
+  [field: string]: unknown;
+  organization: Org;
+  organizations: Org[];
+  items: ToolRecord[];
+  record: ToolRecord;
+  nextCursor: string | null;
+  error: { fieldErrors: unknown };
+}
+
 /** The real server and a real SDK client in one process, against the sandbox on a real port. */
 export async function connectInProcess(opts: InProcessOptions = {}) {
   const sandbox = await startSandbox(opts);
@@ -75,7 +102,7 @@ export async function connectInProcess(opts: InProcessOptions = {}) {
       return (await client.callTool({ name, arguments: args })) as {
         isError?: boolean;
         content: { type: string; text: string }[];
-        structuredContent?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+        structuredContent?: Structured;
       };
     },
     async close() {

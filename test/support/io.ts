@@ -6,9 +6,12 @@ import type { Io } from '../../src/commands/context.js';
 export class MemoryKeychains {
   readonly tokens = new Map<string, string>();
   for = (origin: string): SecretStore => ({
-    get: async () => this.tokens.get(origin) ?? null,
-    set: async (s) => void this.tokens.set(origin, s),
-    delete: async () => this.tokens.delete(origin),
+    get: () => Promise.resolve(this.tokens.get(origin) ?? null),
+    set: (s) => {
+      this.tokens.set(origin, s);
+      return Promise.resolve();
+    },
+    delete: () => Promise.resolve(this.tokens.delete(origin)),
   });
 }
 

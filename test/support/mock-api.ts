@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { getResponse, type RequestHandler } from 'msw';
@@ -8,7 +8,8 @@ import { getResponse, type RequestHandler } from 'msw';
  * real port also works for child processes).
  */
 export async function startMockApi(...handlers: RequestHandler[]) {
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => void answer(req, res));
+  async function answer(req: IncomingMessage, res: ServerResponse) {
     try {
       const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
       const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
@@ -28,8 +29,8 @@ export async function startMockApi(...handlers: RequestHandler[]) {
     } catch (e) {
       res.writeHead(500).end(String(e));
     }
-  });
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url, close: () => new Promise<void>((r) => server.close(() => { r(); })) };
 }
