@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
@@ -37,7 +39,7 @@ const INSTRUCTIONS =
 export function createMcpServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'loopiq-mcp', title: deps.label ? 'LoopIQ (sandbox)' : 'LoopIQ', version: VERSION },
-    { instructions: INSTRUCTIONS, capabilities: { tools: {} } },
+    { instructions: INSTRUCTIONS, capabilities: { tools: {} }, jsonSchemaValidator: lazyAjv() },
   );
   for (const tool of deps.tools) {
     server.registerTool(
@@ -190,6 +192,15 @@ function compact(node: unknown): unknown {
     out[k] = k === 'enum' || k === 'required' ? v : compact(v);
   }
   return out;
+}
+
+/**
+ * The SDK's validator of elicitation answers, built on first use: building Ajv (and compiling its
+ * meta-schemas) is a few milliseconds of every start, and most sessions never ask a human.
+ */
+function lazyAjv(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
 }
 
 /** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */
