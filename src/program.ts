@@ -3,9 +3,27 @@
  * launch never loads commander): options, help texts, usage errors.
  */
 import { Command, CommanderError, Option } from 'commander';
+import type { approve } from './commands/approve.js';
+import type { audit } from './commands/audit.js';
+import type { doctor } from './commands/doctor.js';
+import type { install, uninstall } from './commands/install.js';
+import type { loginOAuth } from './commands/login-oauth.js';
+import type { login } from './commands/login.js';
+import type { logout } from './commands/logout.js';
+import type { rotate } from './commands/rotate.js';
 import type { ServeOptions } from './commands/serve.js';
+import type { status } from './commands/status.js';
+import type { loginMcp } from './commands/upstream-identity.js';
+import type { runOAuthSandbox } from './sandbox/oauth-server.js';
 import { EXIT, fail, run, runServe } from './run.js';
 import { VERSION } from './version.js';
+
+// Commander hands each action untyped options; these are the shapes the declared options make.
+type FirstArg<F extends (...args: never[]) => unknown> = Parameters<F>[0];
+type SecondArg<F extends (...args: never[]) => unknown> = Parameters<F>[1];
+type LoginOpts = FirstArg<typeof login> & FirstArg<typeof loginOAuth> & FirstArg<typeof loginMcp>;
+type StatusOpts = FirstArg<typeof status> & { mcpUrl?: string };
+type SandboxOpts = FirstArg<typeof runOAuthSandbox> & { oauth?: boolean };
 
 export const COMMANDS = ['serve', 'login', 'logout', 'status', 'orgs', 'use-org', 'rotate', 'install', 'uninstall', 'doctor', 'approve', 'reject', 'audit', 'sandbox', 'help'] as const;
 
@@ -78,7 +96,7 @@ Examples:
   $ loopiq-mcp login --api-url https://staging.loopiq.example
   $ loopiq-mcp login --mcp-url https://ai.loopiq.com/mcp --with-token < token.txt`,
     )
-    .action((opts) =>
+    .action((opts: LoginOpts) =>
       run(async () =>
         opts.mcpUrl
           ? (await import('./commands/upstream-identity.js')).loginMcp(opts)
@@ -93,7 +111,7 @@ Examples:
     .description('revoke the token on the server (best effort) and delete it from the keychain')
     .addOption(apiUrl())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp logout\n  $ loopiq-mcp logout --api-url https://staging.loopiq.example')
-    .action((opts) => run(async () => (await import('./commands/logout.js')).logout(opts)));
+    .action((opts: FirstArg<typeof logout>) => run(async () => (await import('./commands/logout.js')).logout(opts)));
 
   program
     .command('status')
@@ -104,7 +122,7 @@ Examples:
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp status\n  $ loopiq-mcp status --json | jq .organization')
     .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
-    .action((opts) => run(async () => {
+    .action((opts: StatusOpts) => run(async () => {
       const m = await import('./commands/upstream-identity.js');
       const up = await m.upstreamUrl(opts, process.env);
       return up ? m.statusMcp(up, opts) : (await import('./commands/status.js')).status(opts);
@@ -118,7 +136,7 @@ Examples:
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp orgs\n  $ loopiq-mcp orgs --json | jq -r ".[].slug"')
     .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
-    .action((opts) => run(async () => {
+    .action((opts: StatusOpts) => run(async () => {
       const m = await import('./commands/upstream-identity.js');
       const up = await m.upstreamUrl(opts, process.env);
       return up ? m.orgsMcp(up, opts) : (await import('./commands/orgs.js')).orgs(opts);
@@ -132,7 +150,7 @@ Examples:
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp use-org acme\n  $ loopiq-mcp use-org org_acme')
     .option('--mcp-url <url>', "LoopIQ's hosted MCP endpoint (env LOOPIQ_MCP_URL; default: the one stored by login --mcp-url)")
-    .action((idOrSlug: string, opts) => run(async () => {
+    .action((idOrSlug: string, opts: StatusOpts) => run(async () => {
       const m = await import('./commands/upstream-identity.js');
       const up = await m.upstreamUrl(opts, process.env);
       return up ? m.useOrgMcp(up, idOrSlug, opts) : (await import('./commands/orgs.js')).useOrg(idOrSlug, opts);
@@ -144,7 +162,7 @@ Examples:
     .addOption(apiUrl())
     .addOption(json())
     .addHelpText('after', '\nRunning servers keep working: they re-read the keychain after one 401.\n\nExamples:\n  $ loopiq-mcp rotate\n  $ loopiq-mcp rotate --json')
-    .action((opts) => run(async () => (await import('./commands/rotate.js')).rotate(opts)));
+    .action((opts: FirstArg<typeof rotate>) => run(async () => (await import('./commands/rotate.js')).rotate(opts)));
 
   const clientOption = () =>
     new Option('--client <name>', 'the AI client').choices(['claude-desktop', 'cursor', 'vscode', 'claude-code', 'windsurf']).makeOptionMandatory();
@@ -166,7 +184,7 @@ Examples:
   $ loopiq-mcp install --client cursor --org acme --read-only
   $ loopiq-mcp install --client vscode --dry-run`,
     )
-    .action((opts) => run(async () => (await import('./commands/install.js')).install(opts)));
+    .action((opts: FirstArg<typeof install>) => run(async () => (await import('./commands/install.js')).install(opts)));
 
   program
     .command('uninstall')
@@ -176,7 +194,7 @@ Examples:
     .option('--mcp-url <url>', "the client's server relays LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .option('--dry-run', 'print the change without writing')
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp uninstall --client cursor\n  $ loopiq-mcp uninstall --client vscode --dry-run')
-    .action((opts) => run(async () => (await import('./commands/install.js')).uninstall(opts)));
+    .action((opts: FirstArg<typeof uninstall>) => run(async () => (await import('./commands/install.js')).uninstall(opts)));
 
   program
     .command('doctor')
@@ -187,7 +205,7 @@ Examples:
     .option('--no-self-test', 'skip starting a server to check stdout')
     .option('--mcp-url <url>', "check LoopIQ's hosted MCP endpoint (default: the one stored by login --mcp-url)")
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp doctor\n  $ loopiq-mcp doctor --json | jq \'.checks[] | select(.status != "ok")\'')
-    .action((opts) => run(async () => (await import('./commands/doctor.js')).doctor(opts)));
+    .action((opts: FirstArg<typeof doctor>) => run(async () => (await import('./commands/doctor.js')).doctor(opts)));
 
   program
     .command('approve')
@@ -195,7 +213,7 @@ Examples:
     .description('review and approve (or reject) a pending write; needs an interactive terminal')
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp approve            list pending writes\n  $ loopiq-mcp approve K7MQ2P     show the exact request and answer y/N')
-    .action((code: string | undefined, opts) => run(async () => (await import('./commands/approve.js')).approve(code, opts)));
+    .action((code: string | undefined, opts: SecondArg<typeof approve>) => run(async () => (await import('./commands/approve.js')).approve(code, opts)));
 
   program
     .command('reject')
@@ -211,7 +229,7 @@ Examples:
     .option('--reset', 'keep a broken log aside and start a new one (asks first; a human in a terminal only)')
     .addOption(json())
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp audit\n  $ loopiq-mcp audit --verify')
-    .action((opts) => run(async () => (await import('./commands/audit.js')).audit(opts)));
+    .action((opts: FirstArg<typeof audit>) => run(async () => (await import('./commands/audit.js')).audit(opts)));
 
   program
     .command('sandbox')
@@ -220,7 +238,7 @@ Examples:
     .option('--oauth', 'also run an OAuth authorization server, to try `login --web` / `login --device`')
     .option('--oauth-port <n>', 'with --oauth: its port on 127.0.0.1', '8788')
     .addHelpText('after', '\nExamples:\n  $ loopiq-mcp sandbox\n  $ LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --with-token <<< lqp_sandbox_alex_2f9c1e\n  $ loopiq-mcp sandbox --oauth   then: LOOPIQ_API_URL=http://127.0.0.1:8787 loopiq-mcp login --web')
-    .action((opts) => run(async () => (opts.oauth ? (await import('./sandbox/oauth-server.js')).runOAuthSandbox(opts) : (await import('./commands/sandbox.js')).sandbox(opts))));
+    .action((opts: SandboxOpts) => run(async () => (opts.oauth ? (await import('./sandbox/oauth-server.js')).runOAuthSandbox(opts) : (await import('./commands/sandbox.js')).sandbox(opts))));
 
   return program;
 }

@@ -35,5 +35,5 @@ export function parseServeFastPath(args: readonly string[]): ServeOptions | unde
       return undefined;
     }
   }
-  return opts as ServeOptions;
+  return opts;
 }

@@ -47,7 +47,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: lenientShape(tool.input),
+        inputSchema: lenientShape(tool.input as z.ZodRawShape),
         annotations: tool.annotations,
       },
       async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
@@ -129,13 +129,15 @@ export function toolResult(label: string | undefined, ours: string, data: Record
 export async function serveStdio(
   server: { connect(transport: StdioServerTransport): Promise<void> },
   knownTools: ReadonlySet<string> | undefined,
-  input: NodeJS.ReadableStream = process.stdin,
+  input: Readable = process.stdin,
   output: NodeJS.WritableStream = process.stdout,
 ) {
   const sink = redactingWriter(output);
-  const guarded = guardStdin(input as Readable, (line) => sink.write(line), knownTools ? { knownTools } : {});
+  const guarded = guardStdin(input, (line) => { sink.write(line); }, knownTools ? { knownTools } : {});
   const transport = new StdioServerTransport(guarded, sink as unknown as Writable);
-  transport.onerror = (err) => log.warn(`ignored malformed input on stdin (${err.name === 'ZodError' ? 'not a valid JSON-RPC message' : err.name})`);
+  transport.onerror = (err) => {
+    log.warn(`ignored malformed input on stdin (${err.name === 'ZodError' ? 'not a valid JSON-RPC message' : err.name})`);
+  };
   await server.connect(transport);
   return transport;
 }
@@ -166,7 +168,7 @@ export function listTools(tools: ToolDef[]): ListToolsResult {
       name: t.name,
       title: t.title,
       description: t.description,
-      inputSchema: inputJsonSchema(t.input),
+      inputSchema: inputJsonSchema(t.input as z.ZodRawShape),
       outputSchema: { ...t.output, required: ['dataNote', ...t.output.required] },
       annotations: t.annotations,
     })),
@@ -205,6 +207,6 @@ function lazyAjv(): jsonSchemaValidator {
 
 /** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */
 function canElicit(server: McpServer): boolean {
-  const e = server.server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+  const e = server.server.getClientCapabilities()?.elicitation;
   return !!e && (e.form !== undefined || Object.keys(e).length === 0);
 }
