@@ -7,5 +7,5 @@ export default defineConfig([
   // The baseline server, bundled exactly as loopiq-mcp is (minified, split, same target and banner).
   { ...same, entry: { 'baseline-server': 'bench/baseline-server.ts' }, outDir: '.bench/baseline', clean: true },
   // The harness itself: how it is built does not enter any figure.
-  { entry: { run: 'bench/run.ts', 'fake-api': 'bench/fake-api.ts' }, format: ['esm'], platform: 'node', target: 'node20', outDir: '.bench/harness', clean: true, splitting: false },
+  { entry: { run: 'bench/run.ts', 'fake-api': 'bench/fake-api.ts' }, format: ['esm'], platform: 'node', target: 'node20', outDir: '.bench/harness', clean: true, splitting: false, external: ['undici'] },
 ]);

@@ -3,6 +3,7 @@
 // Run after `npm run build`:  node bench/upstream.mjs [calls=300] [starts=10]
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

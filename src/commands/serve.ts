@@ -39,7 +39,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     const { startSandbox } = await import('../sandbox/fake-loopiq.js');
     const { SANDBOX_TOKENS, SANDBOX_DEFAULT_ORG, SANDBOX_ORIGIN } = await import('../sandbox/seed.js');
     const sandbox = await startSandbox();
-    closeSandbox = sandbox.close;
+    closeSandbox = () => sandbox.close();
     settings = {
       ...settings,
       apiUrl: sandbox.url,

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 // The Node running the tests may predate module.enableCompileCache (Node 20): stand in for it.
-const fake = vi.hoisted(() => ({ module: {} as Record<string, unknown> }));
-vi.mock('node:module', () => ({ default: fake.module }));
+const fake = vi.hoisted(() => ({ module: new Map<string, unknown>() }));
+// The module object reads through the map, so a test can add and remove Node's API.
+vi.mock('node:module', () => ({ default: new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? fake.module.get(k) : undefined) }) }));
 const { enableCompileCache, flushCompileCache } = await import('./compile-cache.js');
 
 const dirs = () => {
@@ -15,7 +16,7 @@ const dirs = () => {
 
 describe('compile cache in the state dir', () => {
   beforeEach(() => {
-    for (const k of Object.keys(fake.module)) delete fake.module[k];
+    fake.module.clear();
   });
 
   it('does nothing on a Node without the API', () => {
@@ -27,7 +28,7 @@ describe('compile cache in the state dir', () => {
   it('puts the cache under the state dir, creating that dir owner-only as the gate would', () => {
     const { env } = dirs();
     const enable = vi.fn((dir: string) => ({ status: 1, directory: dir }));
-    fake.module.enableCompileCache = enable;
+    fake.module.set('enableCompileCache', enable);
     expect(enableCompileCache(env)).toBe(join(env.LOOPIQ_STATE_DIR, 'compile-cache'));
     expect(enable).toHaveBeenCalledWith(join(env.LOOPIQ_STATE_DIR, 'compile-cache'));
     expect(statSync(env.LOOPIQ_STATE_DIR).mode & 0o777).toBe(0o700);
@@ -37,26 +38,30 @@ describe('compile cache in the state dir', () => {
     const { root } = dirs();
     writeFileSync(join(root, 'a-file'), '');
     const enable = vi.fn(() => ({ status: 1, directory: 'x' }));
-    fake.module.enableCompileCache = enable;
+    fake.module.set('enableCompileCache', enable);
     expect(enableCompileCache({ LOOPIQ_STATE_DIR: join(root, 'a-file', 'state') })).toBeUndefined();
     expect(enable).not.toHaveBeenCalled();
 
-    fake.module.enableCompileCache = () => {
+    fake.module.set('enableCompileCache', () => {
       throw new Error('EACCES');
-    };
+    });
     expect(enableCompileCache(dirs().env)).toBeUndefined();
     // Node reports a directory it could not use with a status and no directory.
-    fake.module.enableCompileCache = () => ({ status: 0, message: 'cannot write' });
+    fake.module.set('enableCompileCache', () => ({ status: 0, message: 'cannot write' }));
     expect(enableCompileCache(dirs().env)).toBeUndefined();
   });
 
   it('flushing is optional and never throws', () => {
-    expect(() => flushCompileCache()).not.toThrow();
+    expect(() => {
+      flushCompileCache();
+    }).not.toThrow();
     const flush = vi.fn(() => {
       throw new Error('EROFS');
     });
-    fake.module.flushCompileCache = flush;
-    expect(() => flushCompileCache()).not.toThrow();
+    fake.module.set('flushCompileCache', flush);
+    expect(() => {
+      flushCompileCache();
+    }).not.toThrow();
     expect(flush).toHaveBeenCalledOnce();
   });
 });

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
@@ -37,7 +39,7 @@ const INSTRUCTIONS =
 export function createMcpServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'loopiq-mcp', title: deps.label ? 'LoopIQ (sandbox)' : 'LoopIQ', version: VERSION },
-    { instructions: INSTRUCTIONS, capabilities: { tools: {} } },
+    { instructions: INSTRUCTIONS, capabilities: { tools: {} }, jsonSchemaValidator: lazyAjv() },
   );
   for (const tool of deps.tools) {
     server.registerTool(
@@ -45,7 +47,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: lenientShape(tool.input),
+        inputSchema: lenientShape(tool.input as z.ZodRawShape),
         annotations: tool.annotations,
       },
       async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
@@ -127,13 +129,15 @@ export function toolResult(label: string | undefined, ours: string, data: Record
 export async function serveStdio(
   server: { connect(transport: StdioServerTransport): Promise<void> },
   knownTools: ReadonlySet<string> | undefined,
-  input: NodeJS.ReadableStream = process.stdin,
+  input: Readable = process.stdin,
   output: NodeJS.WritableStream = process.stdout,
 ) {
   const sink = redactingWriter(output);
-  const guarded = guardStdin(input as Readable, (line) => sink.write(line), knownTools ? { knownTools } : {});
+  const guarded = guardStdin(input, (line) => { sink.write(line); }, knownTools ? { knownTools } : {});
   const transport = new StdioServerTransport(guarded, sink as unknown as Writable);
-  transport.onerror = (err) => log.warn(`ignored malformed input on stdin (${err.name === 'ZodError' ? 'not a valid JSON-RPC message' : err.name})`);
+  transport.onerror = (err) => {
+    log.warn(`ignored malformed input on stdin (${err.name === 'ZodError' ? 'not a valid JSON-RPC message' : err.name})`);
+  };
   await server.connect(transport);
   return transport;
 }
@@ -164,7 +168,7 @@ export function listTools(tools: ToolDef[]): ListToolsResult {
       name: t.name,
       title: t.title,
       description: t.description,
-      inputSchema: inputJsonSchema(t.input),
+      inputSchema: inputJsonSchema(t.input as z.ZodRawShape),
       outputSchema: { ...t.output, required: ['dataNote', ...t.output.required] },
       annotations: t.annotations,
     })),
@@ -192,8 +196,17 @@ function compact(node: unknown): unknown {
   return out;
 }
 
+/**
+ * The SDK's validator of elicitation answers, built on first use: building Ajv (and compiling its
+ * meta-schemas) is a few milliseconds of every start, and most sessions never ask a human.
+ */
+function lazyAjv(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+}
+
 /** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */
 function canElicit(server: McpServer): boolean {
-  const e = server.server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+  const e = server.server.getClientCapabilities()?.elicitation;
   return !!e && (e.form !== undefined || Object.keys(e).length === 0);
 }

@@ -21,8 +21,12 @@ export function warmUp(scope: OrgScope): void {
     scope
       .whoami()
       .then(
-        () => log.debug(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`),
-        (err: unknown) => log.debug(`warm-up skipped: ${err instanceof Error ? err.message : String(err)}`),
+        () => {
+          log.debug(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`);
+        },
+        (err: unknown) => {
+          log.debug(`warm-up skipped: ${err instanceof Error ? err.message : String(err)}`);
+        },
       )
       .finally(() => {
         flushCompileCache();
