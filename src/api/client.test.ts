@@ -140,8 +140,8 @@ describe('ApiClient against a real HTTP port', () => {
     let reads = 0;
     const tokens: TokenSource = {
       kind: 'keychain',
-      get: async () => (reads++, current),
-      reload: async () => ((current = 'new'), reads++, 'new'),
+      get: () => Promise.resolve((reads++, current)),
+      reload: () => Promise.resolve(((current = 'new'), reads++, 'new')),
     };
     const auths: (string | null)[] = [];
     const c = await clientFor(
@@ -184,11 +184,14 @@ const incident = {
 describe('ApiClient against a hostile API', () => {
   type Hostile = Awaited<ReturnType<typeof startHostileApi>>;
   let h: Hostile;
+  let closeHostile: (() => Promise<void>) | undefined;
   afterEach(async () => {
-    await h?.close();
+    await closeHostile?.();
+    closeHostile = undefined;
   });
   const client = async (opts: Partial<ConstructorParameters<typeof ApiClient>[0]> = {}) => {
     h = await startHostileApi();
+    closeHostile = h.close;
     return new ApiClient({
       baseUrl: h.url,
       tokens: new StaticTokenSource('env', 'tok-hostile-123456'),
@@ -201,7 +204,7 @@ describe('ApiClient against a hostile API', () => {
 
   it('refuses a body past the cap, declared or streamed, naming the cap, without retrying', async () => {
     const c = await client({ maxResponseBytes: 1000 });
-    h.on('GET /api/v1/work-items', (_req, res) => json(res, 200, { items: [], nextCursor: 'x'.repeat(2000) }));
+    h.on('GET /api/v1/work-items', (_req, res) => { json(res, 200, { items: [], nextCursor: 'x'.repeat(2000) }); });
     h.on('GET /api/v1/incidents', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no content-length
       res.write('{"items":[],"nextCursor":"');
@@ -215,7 +218,7 @@ describe('ApiClient against a hostile API', () => {
     }
     expect(h.requests.filter((r) => r.path !== '/api/v1/me')).toHaveLength(2);
     const big = await client();
-    h.on('GET /api/v1/work-items', (_req, res) => json(res, 200, { items: [], nextCursor: 'x'.repeat(5 * 1024 * 1024) }));
+    h.on('GET /api/v1/work-items', (_req, res) => { json(res, 200, { items: [], nextCursor: 'x'.repeat(5 * 1024 * 1024) }); });
     expect((await fail(big.call(api.listWorkItems({}), { org: 'org_h' }))).message).toMatch(/larger than the 4 MiB cap/);
   });
 
@@ -225,7 +228,7 @@ describe('ApiClient against a hostile API', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{');
       const t = setInterval(() => res.write(' '), 50); // never idle long enough for an idle timeout
-      res.on('close', () => clearInterval(t));
+      res.on('close', () => { clearInterval(t); });
     });
     const e = await fail(c.call(api.listEvidence({}), { org: 'org_h' }));
     expect(e.code).toBe('timeout');
@@ -253,7 +256,7 @@ describe('ApiClient against a hostile API', () => {
     const c = await client();
     h.on('GET /api/v1/releases', (_req, res) => res.end(`{"items":${'['.repeat(65)}${']'.repeat(65)},"nextCursor":null}`));
     h.on('GET /api/v1/incidents', (_req, res) => res.end(`{"items":[${Array(200_001).fill('1').join(',')}],"nextCursor":null}`));
-    h.on('GET /api/v1/evidence', (_req, res) => json(res, 200, { items: Array(101).fill({}), nextCursor: null }));
+    h.on('GET /api/v1/evidence', (_req, res) => { json(res, 200, { items: Array(101).fill({}), nextCursor: null }); });
     h.on('GET /api/v1/search', (_req, res) => res.end(`{"items":[],"nextCursor":"a\\"${'['.repeat(70)}"}`));
     expect((await fail(c.call(api.listReleases({}), { org: 'org_h' }))).message).toMatch(/nests deeper than 64 levels; it was refused unread/);
     expect((await fail(c.call(api.listIncidents({}), { org: 'org_h' }))).message).toMatch(/holds more than 200,000 values/);
@@ -267,16 +270,15 @@ describe('ApiClient against a hostile API', () => {
     const token = 'tok-echoed-9876543210';
     const fresh = 'tok-fresh-0123456789';
     let reloaded = false;
-    const tokens: TokenSource = { kind: 'keychain', get: async () => token, reload: async () => ((reloaded = true), fresh) };
+    const tokens: TokenSource = { kind: 'keychain', get: () => Promise.resolve(token), reload: () => Promise.resolve(((reloaded = true), fresh)) };
     const c = await client({ tokens });
-    h.on('GET /api/v1/work-items/wi_1', (req, res) =>
-      req.headers.authorization === `Bearer ${fresh}`
-        ? json(res, 200, workItem({ title: `${req.headers.authorization} and ${token}`, [fresh]: 1 }))
-        : json(res, 401, { status: 401, code: 'unauthenticated', detail: `bad ${req.headers.authorization}` }, 'application/problem+json'),
-    );
-    h.on('GET /api/v1/incidents/i', (req, res) =>
-      json(res, 422, { status: 422, code: 'validation_failed', title: token, detail: `${fresh}!`, requestId: fresh, errors: [{ path: token, message: fresh }] }, 'application/problem+json'),
-    );
+    h.on('GET /api/v1/work-items/wi_1', (req, res) => {
+      if (req.headers.authorization === `Bearer ${fresh}`) json(res, 200, workItem({ title: `${req.headers.authorization} and ${token}`, [fresh]: 1 }));
+      else json(res, 401, { status: 401, code: 'unauthenticated', detail: `bad ${req.headers.authorization}` }, 'application/problem+json');
+    });
+    h.on('GET /api/v1/incidents/i', (_req, res) => {
+      json(res, 422, { status: 422, code: 'validation_failed', title: token, detail: `${fresh}!`, requestId: fresh, errors: [{ path: token, message: fresh }] }, 'application/problem+json');
+    });
     const rec = (await c.call(api.getWorkItem('wi_1'), { org: 'org_h' })) as Record<string, unknown>;
     expect(reloaded).toBe(true);
     expect(rec.title).toBe('Bearer [REDACTED] and [REDACTED]');
@@ -291,11 +293,10 @@ describe('ApiClient against a hostile API', () => {
   it('withholds records of another organization at any depth of write results and dry-run previews', async () => {
     const c = await client();
     const foreign = (id: string) => workItem({ id, organizationId: 'org_other', title: 'FOREIGN' });
-    h.on('POST /api/v1/remediation-work-packages', (req, res) =>
-      req.url.includes('dryRun=true')
-        ? json(res, 200, { dryRun: true, preview: { parent: foreign('p'), tasks: [foreign('t1'), workItem({ id: 'mine' })], deep: { a: [{ b: foreign('d') }] } } })
-        : json(res, 201, { parent: workItem({ id: 'p' }), tasks: [foreign('t1'), workItem({ id: 't2' })], auditId: 'a' }),
-    );
+    h.on('POST /api/v1/remediation-work-packages', (req, res) => {
+      if (req.url.includes('dryRun=true')) json(res, 200, { dryRun: true, preview: { parent: foreign('p'), tasks: [foreign('t1'), workItem({ id: 'mine' })], deep: { a: [{ b: foreign('d') }] } } });
+      else json(res, 201, { parent: workItem({ id: 'p' }), tasks: [foreign('t1'), workItem({ id: 't2' })], auditId: 'a' });
+    });
     const body = { parent: { title: 'p' }, tasks: [{ title: 't' }], references: [] };
     const dry = await c.callWithMeta(api.createRemediationWorkPackage(body), { org: 'org_h', dryRun: true, response: DryRun });
     expect(dry.foreignDropped).toBe(3);

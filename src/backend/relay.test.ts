@@ -18,7 +18,7 @@ const record = fc.letrec((tie) => ({
 function foreignLeft(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(foreignLeft);
   if (v && typeof v === 'object') {
-    if ('organizationId' in v && (v as { organizationId: unknown }).organizationId !== ORG) return true;
+    if ('organizationId' in v && (v).organizationId !== ORG) return true;
     return Object.values(v).some(foreignLeft);
   }
   return false;

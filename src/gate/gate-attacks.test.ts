@@ -86,7 +86,7 @@ describe('the exact request', () => {
   it('a request too long for the client UI is never approved there: the terminal, which shows it whole, carries it', async () => {
     const c = (conn = await connectInProcess({ org: 'acme', capabilities: { elicitation: { form: {} } } }));
     let asked = 0;
-    c.client.setRequestHandler(ElicitRequestSchema, async () => {
+    c.client.setRequestHandler(ElicitRequestSchema, () => {
       asked++;
       return { action: 'accept', content: { approve: true } };
     });
@@ -139,7 +139,7 @@ describe('write-ahead audit', () => {
   it('verify detects a deleted file', async () => {
     const { c } = await pending();
     unlinkSync(c.audit.path);
-    expect(await c.audit.verify()).toMatchObject({ ok: false, reason: expect.stringMatching(/whole log is gone/) });
+    expect(await c.audit.verify()).toMatchObject({ ok: false, reason: expect.stringMatching(/whole log is gone/) as string });
   });
 });
 

@@ -41,7 +41,7 @@ describe('write gate: elicitation', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]!.headers['idempotency-key']).toBeTruthy();
     expect(JSON.parse(writes[0]!.body)).toEqual(CREATE);
-    expect(r.structuredContent!.ids).toEqual([JSON.parse(JSON.stringify(c.fake.records.workItems.at(-1))).id]);
+    expect(r.structuredContent!.ids).toEqual([(JSON.parse(JSON.stringify(c.fake.records.workItems.at(-1))) as { id: string }).id]);
     // The human saw the org, the tool, LoopIQ's preview and the payload.
     expect(asked[0]).toContain('Organization: Acme Corp (org_acme)');
     expect(asked[0]).toContain('loopiq_create_work_item');
@@ -60,13 +60,13 @@ describe('write gate: elicitation', () => {
     await c.call('loopiq_create_work_item', { type: 'bug', title });
     expect(asked[0]).toContain('Fix login\\u{202E} (reversed) \\u{200B}zero-width');
     expect(asked[0]).not.toMatch(/[\u202E\u200B]/);
-    expect(JSON.parse(c.fake.writes()[0]!.body).title).toBe(title);
+    expect((JSON.parse(c.fake.writes()[0]!.body) as { title: unknown }).title).toBe(title);
   });
 
   it.each([
-    ['decline', { action: 'decline' } as ElicitResult, 'declined'],
-    ['accept without the box ticked', { action: 'accept', content: { approve: false } } as ElicitResult, 'declined'],
-    ['cancel', { action: 'cancel' } as ElicitResult, 'cancelled'],
+    ['decline', { action: 'decline' } satisfies ElicitResult, 'declined'],
+    ['accept without the box ticked', { action: 'accept', content: { approve: false } } satisfies ElicitResult, 'declined'],
+    ['cancel', { action: 'cancel' } satisfies ElicitResult, 'cancelled'],
   ])('%s → nothing written, outcome %s', async (_name, answer, outcome) => {
     const { c } = await withElicitation(() => answer);
     const r = await c.call('loopiq_create_work_item', CREATE);
@@ -107,7 +107,7 @@ describe('write gate: elicitation', () => {
     const r = await c.call('loopiq_create_work_item', { ...CREATE, parentId: 'wi_nope' });
     expect(r.structuredContent!.outcome).toBe('preview_failed');
     // LoopIQ's words reach the model as data (inside the fence), ours outside.
-    expect(r.structuredContent!.error.fieldErrors).toEqual([{ path: 'parentId', message: 'no such work item in this organization' }]);
+    expect((r.structuredContent!.error as { fieldErrors: unknown }).fieldErrors).toEqual([{ path: 'parentId', message: 'no such work item in this organization' }]);
     expect(r.content[0]!.text.split('<loopiq-data')[0]).not.toMatch(/no such work item/);
     expect(r.content[0]!.text.split('<loopiq-data')[1]).toMatch(/no such work item/);
     expect(asked).toHaveLength(0);
@@ -223,7 +223,7 @@ describe('write gate: terminal approval', () => {
     await approveNow(c, id);
     c.fake.faults.push({ method: 'POST', dryRun: false, kind: 'delay', ms: 300 });
     const [a, b] = await Promise.all([execute(c, id), execute(c, id)]);
-    const outcomes = [a, b].map((r) => r.structuredContent!.outcome).sort();
+    const outcomes = [a, b].map((r) => r.structuredContent!.outcome as string).sort();
     expect(outcomes).toEqual(['approval_invalid', 'executed']);
     expect(c.fake.writes()).toHaveLength(1);
   });
@@ -270,7 +270,7 @@ describe('write gate: native dialog (fake zenity on PATH, real spawn)', () => {
     expect(text).toContain(JSON.stringify(title).slice(1, -1));
     expect(text).toContain('Organization: Acme Corp (org_acme)');
     expect(c.fake.writes()).toHaveLength(1);
-    expect(JSON.parse(c.fake.writes()[0]!.body).title).toBe(title);
+    expect((JSON.parse(c.fake.writes()[0]!.body) as { title: unknown }).title).toBe(title);
   });
 
   it('reject → declined, nothing written', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 // The Node running the tests may predate module.enableCompileCache (Node 20): stand in for it.
-const fake = vi.hoisted(() => ({ module: {} as Record<string, unknown> }));
+const fake = vi.hoisted((): { module: Record<string, unknown> } => ({ module: {} }));
 vi.mock('node:module', () => ({ default: fake.module }));
 const { enableCompileCache, flushCompileCache } = await import('./compile-cache.js');
 
@@ -15,7 +15,7 @@ const dirs = () => {
 
 describe('compile cache in the state dir', () => {
   beforeEach(() => {
-    for (const k of Object.keys(fake.module)) delete fake.module[k];
+    for (const k of Object.keys(fake.module)) Reflect.deleteProperty(fake.module, k);
   });
 
   it('does nothing on a Node without the API', () => {
@@ -51,12 +51,12 @@ describe('compile cache in the state dir', () => {
   });
 
   it('flushing is optional and never throws', () => {
-    expect(() => flushCompileCache()).not.toThrow();
+    expect(() => { flushCompileCache(); }).not.toThrow();
     const flush = vi.fn(() => {
       throw new Error('EROFS');
     });
     fake.module.flushCompileCache = flush;
-    expect(() => flushCompileCache()).not.toThrow();
+    expect(() => { flushCompileCache(); }).not.toThrow();
     expect(flush).toHaveBeenCalledOnce();
   });
 });

@@ -8,7 +8,7 @@ function run(chunks: (string | Buffer)[], max = 20) {
   let out = '';
   guardStdin(input, (l) => replies.push(l), max).on('data', (b: Buffer) => (out += b.toString()));
   for (const c of chunks) input.write(c);
-  return new Promise<{ out: string; replies: string[] }>((r) => setImmediate(() => r({ out, replies })));
+  return new Promise<{ out: string; replies: string[] }>((r) => setImmediate(() => { r({ out, replies }); }));
 }
 
 describe('stdin guard', () => {

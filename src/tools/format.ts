@@ -229,7 +229,7 @@ export function shrinkRecord(record: Record<string, unknown>, budget = RESULT_BU
     if (jsonLength(value) <= budget) return { value, cuts, stub: false };
   }
   const stub: Record<string, unknown> = {};
-  for (const k of ['id', 'key', 'type', 'title', 'name', 'status', 'url']) if (typeof record[k] === 'string') stub[k] = cutString(record[k] as string, MIN_KEPT_CHARS);
+  for (const k of ['id', 'key', 'type', 'title', 'name', 'status', 'url']) if (typeof record[k] === 'string') stub[k] = cutString(record[k], MIN_KEPT_CHARS);
   return { value: stub, cuts: [], stub: true };
 }
 

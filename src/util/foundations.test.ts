@@ -66,7 +66,7 @@ describe('loopback', () => {
     ['localhost.evil.example', false],
     ['128.0.0.1', false],
     ['[::ffff:127.0.0.1]', false],
-  ])('%s → %s', (host, ok) => expect(isLoopbackHost(host)).toBe(ok));
+  ])('%s → %s', (host, ok) => { expect(isLoopbackHost(host)).toBe(ok); });
 
   it('refuses plain http to anything but this machine, and credentials', () => {
     expect(() => secureUrl('http://127.evil.example', 'LOOPIQ_API_URL')).toThrow(/LOOPIQ_API_URL.*not https/);

@@ -12,10 +12,10 @@ function write(level: Level, message: string) {
 }
 
 export const log = {
-  debug: (m: string) => write('debug', m),
-  info: (m: string) => write('info', m),
-  warn: (m: string) => write('warn', m),
-  error: (m: string) => write('error', m),
+  debug: (m: string) => { write('debug', m); },
+  info: (m: string) => { write('info', m); },
+  warn: (m: string) => { write('warn', m); },
+  error: (m: string) => { write('error', m); },
 };
 
 /** A stray console.log in any dependency must not corrupt the protocol stream. */

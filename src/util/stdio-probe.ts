@@ -49,7 +49,7 @@ export class RecordingStdioTransport implements Transport {
   async close() {
     this.child.stdin.end();
     await new Promise<void>((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      if (this.child.exitCode !== null || this.child.signalCode !== null) { resolve(); return; }
       const t = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
       this.child.once('exit', () => {
         clearTimeout(t);

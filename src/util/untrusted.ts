@@ -31,7 +31,7 @@ export function sanitize<T>(value: T): T {
   if (!value || typeof value !== 'object') return value;
   // Post-order over containers: children are finished before their parent is rebuilt.
   const done = new Map<object, unknown>();
-  const stack: { node: object; expanded: boolean }[] = [{ node: value as object, expanded: false }];
+  const stack: { node: object; expanded: boolean }[] = [{ node: value, expanded: false }];
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     if (done.has(top.node)) {
@@ -46,7 +46,7 @@ export function sanitize<T>(value: T): T {
     stack.pop();
     done.set(top.node, rebuild(top.node, done));
   }
-  return done.get(value as object) as T;
+  return done.get(value) as T;
 }
 
 function rebuild(node: object, done: Map<object, unknown>): unknown {
