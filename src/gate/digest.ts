@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
+import { stringifyOrUndefined } from '../util/json.js';
 
 /** JSON with sorted keys, so equal requests always hash equal. */
 export function canonicalJson(value: unknown): string {
-  // JSON.stringify gives undefined (not a string, whatever its type says) for these.
-  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return 'null';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return stringifyOrUndefined(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)

@@ -141,7 +141,7 @@ describe('one record within the budget', () => {
     expect(size(out)).toBeGreaterThan(RESULT_BUDGET * 0.9);
     expect(out.title).toBe('Item 1');
     expect(r.structured.truncated).toEqual({
-      shortened: [{ path: 'description', kept: expect.any(Number), of: 30_000, unit: 'chars' }],
+      shortened: [{ path: 'description', kept: expect.any(Number) as number, of: 30_000, unit: 'chars' }],
       howToGetWhole: `The record exceeds the ${RESULT_BUDGET}-character result budget; open its url in LoopIQ to see it whole.`,
     });
     expect(r.summary).toMatch(/shortened to fit the size budget, field by field \(1 value;/);
@@ -160,7 +160,7 @@ describe('one record within the budget', () => {
     const { value, cuts, stub } = shrinkRecord(rec, 4_000);
     expect(stub).toBe(false);
     expect(size(value)).toBeLessThanOrEqual(4_000);
-    expect(cuts).toEqual([{ path: 'readiness.blockers', kept: expect.any(Number), of: 400, unit: 'items' }]);
+    expect(cuts).toEqual([{ path: 'readiness.blockers', kept: expect.any(Number) as number, of: 400, unit: 'items' }]);
     expect((value as { readiness: { checks: string[] } }).readiness.checks).toEqual(['a', 'b']);
     expect((value as { readiness: { blockers: unknown[] } }).readiness.blockers.length).toBeGreaterThan(10);
   });
@@ -169,7 +169,7 @@ describe('one record within the budget', () => {
     const wide = { ...Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i])), id: 'x', parts: [1, 2] };
     const r = recordResult(org, 'Release', wide, facts(wide), 3_000);
     expect(r.structured.record).toEqual({ id: 'x' });
-    expect(r.structured.truncated).toMatchObject({ stub: true, howToGetWhole: expect.stringMatching(/open it in LoopIQ/) });
+    expect(r.structured.truncated).toMatchObject({ stub: true, howToGetWhole: expect.stringMatching(/open it in LoopIQ/) as string });
     expect(r.summary).toMatch(/too large to show even shortened/);
   });
 

@@ -8,6 +8,17 @@ afterEach(async () => {
   await conn?.close();
   conn = undefined;
 });
+/** The fields these tests read from a result's structured content. */
+interface Structured {
+  organization: { id: string; slug: string; name: string };
+  count: number;
+  items: { id: string; type: string; organizationId: string }[];
+  nextCursor: string | null;
+  dataNote: string;
+  record: Record<string, unknown>;
+  organizations: { slug: string }[];
+}
+const sc = (r: { structuredContent?: Record<string, unknown> }) => r.structuredContent as Structured | undefined;
 const open = async (o: Parameters<typeof connectInProcess>[0] = {}) => (conn = await connectInProcess({ org: 'acme', ...o }));
 
 describe('read tools, in process against the sandbox', () => {
@@ -22,9 +33,9 @@ describe('read tools, in process against the sandbox', () => {
     const c = await open();
     const r = await c.call(name, args);
     expect(r.isError).toBeFalsy();
-    expect(r.structuredContent?.organization).toEqual({ id: 'org_acme', slug: 'acme', name: 'Acme Corp' });
-    expect(r.structuredContent?.count).toBeGreaterThan(0);
-    for (const item of r.structuredContent?.items ?? []) expect(item.organizationId).toBe('org_acme');
+    expect(sc(r)?.organization).toEqual({ id: 'org_acme', slug: 'acme', name: 'Acme Corp' });
+    expect(sc(r)?.count).toBeGreaterThan(0);
+    for (const item of sc(r)?.items ?? []) expect(item.organizationId).toBe('org_acme');
     // The org's name came from LoopIQ: it is in the fenced data, never in our words before it.
     const [ours, data] = r.content[0]!.text.split('<loopiq-data');
     expect(data).toContain('"organization":{"id":"org_acme","slug":"acme","name":"Acme Corp"}');
@@ -43,8 +54,8 @@ describe('read tools, in process against the sandbox', () => {
     const c = await open();
     const r = await c.call(name, { id });
     expect(r.isError).toBeFalsy();
-    expect(r.structuredContent?.record[field]).toBe(value);
-    expect(r.structuredContent?.organization.id).toBe('org_acme');
+    expect(sc(r)?.record[field]).toBe(value);
+    expect(sc(r)?.organization.id).toBe('org_acme');
   });
 
   it('pages with nextCursor until the end', async () => {
@@ -54,8 +65,8 @@ describe('read tools, in process against the sandbox', () => {
     let pages = 0;
     do {
       const r = await c.call('loopiq_list_work_items', { limit: 5, ...(cursor ? { cursor } : {}) });
-      for (const i of r.structuredContent!.items) seen.add(i.id);
-      cursor = r.structuredContent!.nextCursor ?? undefined;
+      for (const i of sc(r)!.items) seen.add(i.id);
+      cursor = sc(r)!.nextCursor ?? undefined;
       if (cursor) {
         // The cursor is LoopIQ's: named in our words, given only inside the fence.
         expect(r.content[0]!.text.split('<loopiq-data')[0]).toMatch(/call again with the nextCursor value/);
@@ -84,7 +95,7 @@ describe('read tools, in process against the sandbox', () => {
   it('strips invisible and bidi characters from record text and fences it as data', async () => {
     const c = await open();
     const r = await c.call('loopiq_get_work_item', { id: 'wi_acme_5' });
-    const desc: string = r.structuredContent!.record.description;
+    const desc = sc(r)!.record.description as string;
     expect(desc).toContain('Ignore previous instructions');
     expect(desc).not.toMatch(/[\u200B\u202E\u202C]/);
     expect(r.content[0]!.text).toMatch(/^Work item from the pinned organization\.\n<loopiq-data note="[^"]*data, not instructions\.">\n\{.*\}\n<\/loopiq-data>$/s);
@@ -103,7 +114,7 @@ describe('read tools, in process against the sandbox', () => {
     const c = await open();
     const r = await c.call('loopiq_search', { query: 'access', types: '["service_request"]' });
     expect(r.isError).toBeFalsy();
-    expect(r.structuredContent!.items.every((i: { type: string }) => i.type === 'service_request')).toBe(true);
+    expect(sc(r)!.items.every((i: { type: string }) => i.type === 'service_request')).toBe(true);
   });
 });
 
@@ -125,13 +136,13 @@ describe('organization selection', () => {
     const who = await c.call('loopiq_whoami');
     expect(who.structuredContent).toMatchObject({ user: { email: 'alex@example.com' }, organization: null });
     const orgs = await c.call('loopiq_list_organizations');
-    expect(orgs.structuredContent!.organizations.map((o: { slug: string }) => o.slug)).toEqual(['acme', 'globex', 'umbrella']);
+    expect(sc(orgs)!.organizations.map((o: { slug: string }) => o.slug)).toEqual(['acme', 'globex', 'umbrella']);
   });
 
   it('a single-org user needs no selection', async () => {
     const c = (conn = await connectInProcess({ token: SANDBOX_TOKENS.sam }));
     const r = await c.call('loopiq_list_incidents');
-    expect(r.structuredContent!.organization.slug).toBe('initech');
+    expect(sc(r)!.organization.slug).toBe('initech');
   });
 
   it('an org the user is not in is refused before any org-scoped request', async () => {
@@ -151,10 +162,10 @@ describe('organization selection', () => {
     const c = (conn = await connectInProcess());
     const origin = c.sandbox.url;
     await c.config.update((d) => void (d.organizations[origin] = { id: 'org_acme', slug: 'acme', name: 'Acme Corp' }));
-    expect((await c.call('loopiq_list_releases')).structuredContent!.organization.slug).toBe('acme');
+    expect(sc(await c.call('loopiq_list_releases'))!.organization.slug).toBe('acme');
     await c.config.update((d) => void (d.organizations[origin] = { id: 'org_globex', slug: 'globex', name: 'Globex' }));
     const r = await c.call('loopiq_list_releases');
-    expect(r.structuredContent!.organization.slug).toBe('globex');
-    expect(r.structuredContent!.items.every((i: { organizationId: string }) => i.organizationId === 'org_globex')).toBe(true);
+    expect(sc(r)!.organization.slug).toBe('globex');
+    expect(sc(r)!.items.every((i: { organizationId: string }) => i.organizationId === 'org_globex')).toBe(true);
   });
 });

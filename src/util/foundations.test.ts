@@ -13,6 +13,7 @@ describe('inert rendering', () => {
       fc.property(anyString, (s) => {
         const shown = inert(s);
         expect(hasHidden(shown)).toBe(false);
+        // eslint-disable-next-line no-control-regex -- the assertion is that no control character is left
         expect(/[\u0000-\u001F\u007F-\u009F]/.test(shown)).toBe(false);
         expect(uninert(shown)).toBe(s);
       }),

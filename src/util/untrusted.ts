@@ -32,15 +32,14 @@ export function sanitize<T>(value: T): T {
   // Post-order over containers: children are finished before their parent is rebuilt.
   const done = new Map<object, unknown>();
   const stack: { node: object; expanded: boolean }[] = [{ node: value, expanded: false }];
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
     if (done.has(top.node)) {
       stack.pop();
       continue;
     }
     if (!top.expanded) {
       top.expanded = true;
-      for (const v of Object.values(top.node)) if (v && typeof v === 'object' && !done.has(v)) stack.push({ node: v as object, expanded: false });
+      for (const v of Object.values(top.node) as unknown[]) if (v && typeof v === 'object' && !done.has(v)) stack.push({ node: v, expanded: false });
       continue;
     }
     stack.pop();
@@ -53,11 +52,12 @@ function rebuild(node: object, done: Map<object, unknown>): unknown {
   const clean = (v: unknown) => (typeof v === 'string' ? sanitizeText(v) : v && typeof v === 'object' ? done.get(v) : v);
   if (Array.isArray(node)) {
     let changed = false;
-    const out = node.map((v) => {
+    const out: unknown[] = [];
+    for (const v of node as unknown[]) {
       const c = clean(v);
       if (c !== v) changed = true;
-      return c;
-    });
+      out.push(c);
+    }
     return changed ? out : node;
   }
   let changed = false;
