@@ -32,7 +32,7 @@ async function clientFor(handlers: Parameters<typeof startMockApi>, opts: { toke
     baseUrl: srv.url,
     tokens: opts.tokens ?? new StaticTokenSource('env', 'tok-abc'),
     userAgent: () => 'loopiq-mcp/test (client/1; node; linux)',
-    readOnly: opts.readOnly,
+    ...(opts.readOnly === undefined ? {} : { readOnly: opts.readOnly }),
     retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
   });
 }

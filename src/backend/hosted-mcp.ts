@@ -41,7 +41,7 @@ interface Connection {
  * the bearer token and the pinned org. One session per org; a lost session is reopened.
  */
 export class HostedMcp {
-  private conn?: Promise<Connection>;
+  private conn: Promise<Connection> | undefined;
   private dispatcher?: Promise<Dispatcher>;
   readonly url: URL;
   readonly origin: string;

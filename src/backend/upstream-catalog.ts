@@ -62,7 +62,7 @@ export function visibleTool(t: Tool): Tool {
 export class UpstreamCatalog {
   private live?: Tool[];
   private cached?: Tool[];
-  private refreshing?: Promise<Tool[]>;
+  private refreshing: Promise<Tool[]> | undefined;
   private lastVisible = '';
   /** The visible list changed (relay `notifications/tools/list_changed`). */
   onChange?: () => void;
