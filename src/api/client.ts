@@ -102,8 +102,14 @@ export class ApiClient {
   }
 
   /** Every token this client sends is a secret no output may carry. */
-  private async token(reload: boolean): Promise<string | undefined> {
-    const t = reload ? await this.opts.tokens.reload() : await this.opts.tokens.get();
+  private async token(): Promise<string> {
+    const t = await this.opts.tokens.get();
+    addSecret(t);
+    return t;
+  }
+
+  private async reloadedToken(): Promise<string | undefined> {
+    const t = await this.opts.tokens.reload();
     addSecret(t);
     return t;
   }
@@ -147,7 +153,7 @@ export class ApiClient {
     const signal = options.signal;
     /** Another attempt only if its backoff still ends before the call's deadline. */
     const mayRetry = (attempt: number, delayMs: number) => retryable && attempt < this.retry.attempts && Date.now() + delayMs < deadline;
-    let token = (await this.token(false))!;
+    let token = await this.token();
     let reloaded = false;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = {
@@ -163,7 +169,7 @@ export class ApiClient {
 
       let status: number;
       let parsed: unknown;
-      let text = '';
+      let text: string;
       let retryAfter: number | undefined;
       try {
         // No attempt outlives the call's deadline (a takeover of an approved write waits that out).
@@ -186,7 +192,7 @@ export class ApiClient {
 
       if (status === 401 && !reloaded) {
         reloaded = true;
-        const fresh = await this.token(true);
+        const fresh = await this.reloadedToken();
         if (fresh && fresh !== token) {
           token = fresh;
           attempt--;
@@ -225,8 +231,9 @@ export class ApiClient {
           { status, requestId },
         );
       }
-      // Reads, write results and dry-run previews alike: nothing of another org leaves the client.
-      const foreignDropped = endpoint.orgScoped ? pinToOrg(result.data, options.org!, requestId) : 0;
+      // Reads, write results and dry-run previews alike: nothing of another org leaves the client
+      // (callWithMeta refuses an org-scoped call without an org; '' would withhold every record).
+      const foreignDropped = endpoint.orgScoped ? pinToOrg(result.data, options.org ?? '', requestId) : 0;
       return { data: result.data as z.infer<R>, requestId, status, foreignDropped, size: text.length, mayHideText: mayHideText(text) };
     }
   }
@@ -236,14 +243,14 @@ export class ApiClient {
     // One deadline per attempt over connect, headers and the whole body (undici's own timeouts
     // are idle times: a body dripping a byte a second would never trip them).
     const attempt = new AbortController();
-    const timer = setTimeout(() => attempt.abort(new DeadlineError(timeoutMs)), timeoutMs);
-    const cancel = () => attempt.abort(signal?.reason);
+    const timer = setTimeout(() => { attempt.abort(new DeadlineError(timeoutMs)); }, timeoutMs);
+    const cancel = () => { attempt.abort(signal?.reason); };
     signal?.addEventListener('abort', cancel, { once: true });
     let text: string;
     let res: Awaited<ReturnType<typeof request>> | undefined;
     try {
       if (signal?.aborted) cancel();
-      res = await request(url, { method, headers, body, dispatcher, signal: attempt.signal });
+      res = await request(url, { method, headers, ...(body === undefined ? {} : { body }), dispatcher, signal: attempt.signal });
       text = await this.readCapped(res, method, url);
     } catch (err) {
       const reason: unknown = attempt.signal.reason;
@@ -300,7 +307,8 @@ export class ApiClient {
       if (bytes > this.maxBytes) throw tooLarge();
       chunks.push(chunk);
     }
-    return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
+    const [only] = chunks;
+    return chunks.length === 1 && only ? only.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
   }
 
   private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined): LoopIqError {
@@ -343,7 +351,7 @@ export class ApiClient {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const cancelled = () => new LoopIqError('aborted', 'The request was cancelled.', '');
-    if (signal?.aborted) return reject(cancelled());
+    if (signal?.aborted) { reject(cancelled()); return; }
     const onAbort = () => {
       clearTimeout(timer);
       reject(cancelled());

@@ -59,7 +59,7 @@ export function withholdForeign(data: unknown, org: string): { withheld: number;
     if (Array.isArray(node)) {
       let w = 0;
       for (let r = 0; r < node.length; r++) {
-        const v = node[r];
+        const v: unknown = node[r];
         if (foreign(v)) {
           withheld++;
           continue;

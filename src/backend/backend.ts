@@ -46,7 +46,7 @@ export function resultIds(data: unknown, max = 50): string[] {
   const queue: unknown[] = [data];
   while (queue.length && out.length < max) {
     const v = queue.shift();
-    if (Array.isArray(v)) queue.push(...v);
+    if (Array.isArray(v)) queue.push(...(v as unknown[]));
     else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         if (k === 'id' && typeof x === 'string') out.push(x);

@@ -13,7 +13,7 @@ import { addSecret, redact } from '../util/redact.js';
 import { sanitizeText } from '../util/untrusted.js';
 import { VERSION } from '../version.js';
 import { resultIds, type SendOptions, type Sent, type WriteBackend, type WriteProposal } from './backend.js';
-import { GATE_PROPERTIES, relayResult } from './relay.js';
+import { GATE_PROPERTIES, relayResult, withoutKeys } from './relay.js';
 
 export interface HostedMcpOptions {
   url: string;
@@ -41,7 +41,7 @@ interface Connection {
  * the bearer token and the pinned org. One session per org; a lost session is reopened.
  */
 export class HostedMcp {
-  private conn?: Promise<Connection>;
+  private conn: Promise<Connection> | undefined;
   private dispatcher?: Promise<Dispatcher>;
   readonly url: URL;
   readonly origin: string;
@@ -58,12 +58,12 @@ export class HostedMcp {
       let token = await this.opts.tokens.get();
       addSecret(token);
       for (let reloaded = false; ; reloaded = true) {
-        const headers = new Headers(init?.headers as HeadersInit | undefined);
+        const headers = new Headers(init?.headers);
         headers.set(HEADERS.authorization, `Bearer ${token}`);
         if (org !== undefined) headers.set(HEADERS.organization, org);
         else headers.delete(HEADERS.organization);
         headers.set(HEADERS.userAgent, this.opts.userAgent());
-        const res = await fetch(url as string, { ...(init as object), headers, dispatcher } as Parameters<typeof fetch>[1]);
+        const res = await fetch(url, { ...(init as object), headers, dispatcher } as Parameters<typeof fetch>[1]);
         if (res.status === 401 && !reloaded) {
           const fresh = await this.opts.tokens.reload();
           if (fresh && fresh !== token) {
@@ -220,8 +220,7 @@ export class McpBackend implements WriteBackend {
     if (!('mcp' in proposal)) {
       throw new LoopIqError('config_invalid', 'A REST write cannot be sent through the hosted MCP endpoint.', 'This is a bug in loopiq-mcp; please report it.');
     }
-    const args = jsonCopy(proposal.mcp.arguments ?? {});
-    for (const k of GATE_PROPERTIES) delete args[k];
+    const args = withoutKeys(jsonCopy(proposal.mcp.arguments), GATE_PROPERTIES);
     return { org, kind: 'mcp', tool: proposal.mcp.tool, arguments: args, hasDryRun: proposal.mcp.hasDryRun, hasIdempotencyKey: proposal.mcp.hasIdempotencyKey };
   }
 

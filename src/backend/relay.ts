@@ -9,6 +9,11 @@ export const ORG_PROPERTIES = ['organizationId', 'orgId', 'organization', 'tenan
 /** Input properties the gate owns (preview and retry safety): hidden from the model, never taken from it. */
 export const GATE_PROPERTIES = ['dryRun', 'idempotencyKey'] as const;
 
+/** A shallow copy of `record` without `keys` (own keys only, so a JSON `__proto__` key stays data). */
+export function withoutKeys(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => !keys.includes(k)));
+}
+
 export const WITHHELD = '[withheld: record of another organization]';
 
 /**
@@ -17,7 +22,7 @@ export const WITHHELD = '[withheld: record of another organization]';
  */
 export function pinDeep(value: unknown, org: string): { value: unknown; withheld: number } {
   let withheld = 0;
-  const foreign = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && 'organizationId' in v && (v as { organizationId: unknown }).organizationId !== org;
+  const foreign = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && 'organizationId' in v && (v).organizationId !== org;
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) {
       const kept = v.filter((x) => !foreign(x));
@@ -60,7 +65,7 @@ export function relayResult(result: CallToolResult, org: string): Relayed {
   let dropped = 0;
   // Structured content, when given, is the result (its text twin is not relayed, nor counted twice).
   const structured = result.structuredContent !== undefined && !result.isError;
-  for (const item of structured ? [] : (result.content ?? [])) {
+  for (const item of structured ? [] : result.content) {
     if (item.type === 'text') {
       const parsed = parseJson(item.text);
       content.push(parsed === undefined ? item.text : pin(parsed));

@@ -42,7 +42,7 @@ const wrongBackend = () =>
   new LoopIqError('config_invalid', 'This write was prepared for another kind of LoopIQ connection (REST vs hosted MCP).', 'Restart loopiq-mcp with the connection the approval was made for, or propose the write again.');
 
 function resultIds(data: unknown): string[] {
-  const d = data as { id?: unknown; parent?: { id?: unknown }; tasks?: { id?: unknown }[] } | null;
+  const d = data as { id?: unknown; parent?: { id?: unknown }; tasks?: ({ id?: unknown } | null)[] } | null;
   const ids: unknown[] = [d?.id, d?.parent?.id, ...(Array.isArray(d?.tasks) ? d.tasks.map((t) => t?.id) : [])];
   return ids.filter((x): x is string => typeof x === 'string');
 }

@@ -7,7 +7,7 @@ import { readJsonFile, writeFileAtomic } from '../config/files.js';
 import { log } from '../util/log.js';
 import { sanitizeText } from '../util/untrusted.js';
 import type { HostedMcp } from './hosted-mcp.js';
-import { GATE_PROPERTIES, ORG_PROPERTIES } from './relay.js';
+import { GATE_PROPERTIES, ORG_PROPERTIES, withoutKeys } from './relay.js';
 
 export interface UpstreamFilter {
   /** Allow-list of upstream tool names (comma-separated); deny wins. */
@@ -20,7 +20,7 @@ export interface UpstreamFilter {
 export const isReadOnly = (t: Pick<Tool, 'annotations'>) => t.annotations?.readOnlyHint === true;
 
 type Props = Record<string, { type?: unknown } & Record<string, unknown>>;
-const propsOf = (t: Tool): Props => ((t.inputSchema as { properties?: Props }).properties ?? {}) as Props;
+const propsOf = (t: Tool): Props => ((t.inputSchema as { properties?: Props }).properties ?? {});
 
 /** What the gate may use of a tool's input schema. */
 export function gateAbilities(t: Tool) {
@@ -30,8 +30,7 @@ export function gateAbilities(t: Tool) {
 
 /** The model's arguments with any org or gate property removed, and the schema's org properties set to the pinned org. */
 export function pinArguments(t: Tool, args: Record<string, unknown>, org: string): Record<string, unknown> {
-  const out = { ...args };
-  for (const k of [...ORG_PROPERTIES, ...GATE_PROPERTIES]) delete out[k];
+  const out = withoutKeys(args, [...ORG_PROPERTIES, ...GATE_PROPERTIES]);
   const p = propsOf(t);
   for (const k of ORG_PROPERTIES) if (k in p) out[k] = org;
   return out;
@@ -43,7 +42,7 @@ const NEEDS_APPROVAL = ' [loopiq-mcp: runs only after a human approves the exact
 export function visibleTool(t: Tool): Tool {
   const schema = structuredClone(t.inputSchema) as Tool['inputSchema'] & { properties?: Props; required?: string[] };
   const hidden = new Set<string>([...ORG_PROPERTIES, ...GATE_PROPERTIES]);
-  if (schema.properties) schema.properties = Object.fromEntries(Object.entries(schema.properties).filter(([k]) => !hidden.has(k))) as Props;
+  if (schema.properties) schema.properties = Object.fromEntries<Props[string]>(Object.entries(schema.properties).filter(([k]) => !hidden.has(k)));
   if (Array.isArray(schema.required)) schema.required = schema.required.filter((k) => !hidden.has(k));
   // The endpoint's own words, but without characters that could hide instructions from a reviewer.
   const description = sanitizeText(t.description ?? '') + (isReadOnly(t) ? '' : NEEDS_APPROVAL);
@@ -63,7 +62,7 @@ export function visibleTool(t: Tool): Tool {
 export class UpstreamCatalog {
   private live?: Tool[];
   private cached?: Tool[];
-  private refreshing?: Promise<Tool[]>;
+  private refreshing: Promise<Tool[]> | undefined;
   private lastVisible = '';
   /** The visible list changed (relay `notifications/tools/list_changed`). */
   onChange?: () => void;
@@ -113,8 +112,7 @@ export class UpstreamCatalog {
         const unknown = [...(this.filter.tools?.split(',') ?? []), ...(this.filter.excludeTools?.split(',') ?? [])].map((s) => s.trim()).filter((n) => n && !tools.some((t) => t.name === n));
         if (unknown.length) log.warn(`--tools/--exclude-tools name(s) the endpoint does not have: ${unknown.join(', ')}`);
         await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
-        await writeFileAtomic(this.file, JSON.stringify({ url: this.mcp.url.href, savedAt: new Date().toISOString(), tools })).catch((err: unknown) =>
-          log.debug(`could not save the tool list cache: ${String(err)}`),
+        await writeFileAtomic(this.file, JSON.stringify({ url: this.mcp.url.href, savedAt: new Date().toISOString(), tools })).catch((err: unknown) => { log.debug(`could not save the tool list cache: ${String(err)}`); },
         );
         const now = canonicalJson(this.visible());
         if (now !== this.lastVisible) {

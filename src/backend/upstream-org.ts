@@ -20,7 +20,7 @@ export async function listOrganizations(mcp: HostedMcp, tool: Tool, signal?: Abo
   const r = await mcp.callTool(tool.name, {}, true, signal);
   let data: unknown = r.structuredContent;
   if (data === undefined) {
-    const text = r.content?.find((c) => c.type === 'text') as { text?: string } | undefined;
+    const text = r.content.find((c) => c.type === 'text') as { text?: string } | undefined;
     try {
       data = JSON.parse(text?.text ?? 'null');
     } catch {

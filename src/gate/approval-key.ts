@@ -10,7 +10,7 @@ import { preferKeychain, randomSecret, type SecretSlot } from './secret-slot.js'
  * keychain cannot make, flip or alter an approval (threat (c) in docs/threat-model.md).
  */
 export class GateKey {
-  private key?: Promise<Buffer>;
+  private key: Promise<Buffer> | undefined;
   private readonly slot: () => Promise<SecretSlot>;
 
   constructor(

@@ -54,7 +54,7 @@ const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
 export function newApprovalCode(): string {
   let s = '';
-  for (let i = 0; i < 6; i++) s += ALPHABET[randomInt(ALPHABET.length)];
+  for (let i = 0; i < 6; i++) s += ALPHABET.charAt(randomInt(ALPHABET.length));
   return s;
 }
 

@@ -89,8 +89,8 @@ export class AuditLog {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const d = await stat(this.dir);
       if (process.platform !== 'win32' && (d.mode & 0o002) !== 0) throw new AuditUnavailable(this.path, `its folder ${this.dir} is writable by every user. Run \`chmod 700 ${this.dir}\`.`);
-      const f = await lstat(this.path).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return undefined;
+      const f = await lstat(this.path).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw err;
       });
       if (f?.isSymbolicLink()) throw new AuditUnavailable(this.path, 'it is a symbolic link. Move it away; loopiq-mcp writes only a regular file there.');
@@ -113,7 +113,7 @@ export class AuditLog {
         let prev = GENESIS;
         if (last) {
           try {
-            prev = (JSON.parse(last) as AuditLine).hash ?? GENESIS;
+            prev = (JSON.parse(last) as Partial<AuditLine>).hash ?? GENESIS;
           } catch {
             prev = sha256(last);
           }
@@ -151,18 +151,18 @@ export class AuditLog {
   async lastExecution(approvalId: string): Promise<AuditLine | undefined> {
     const lines = await this.read();
     for (let i = lines.length - 1; i >= 0; i--) {
-      const l = lines[i]!;
-      if (l.approvalId === approvalId && (l.outcome === 'executing' || l.outcome === 'executed' || l.outcome === 'api_error')) return l;
+      const l = lines[i];
+      if (l?.approvalId === approvalId && (l.outcome === 'executing' || l.outcome === 'executed' || l.outcome === 'api_error')) return l;
     }
     return undefined;
   }
 
   private async check(raw: string[]): Promise<VerifyResult> {
     let prev = GENESIS;
-    for (let i = 0; i < raw.length; i++) {
+    for (const [i, line] of raw.entries()) {
       let parsed: AuditLine;
       try {
-        parsed = JSON.parse(raw[i]!) as AuditLine;
+        parsed = JSON.parse(line) as AuditLine;
       } catch {
         return { ok: false, line: i + 1, reason: 'not valid JSON (the line was damaged)' };
       }
@@ -176,8 +176,9 @@ export class AuditLog {
     if (anchor && raw.length < anchor.lines) {
       return { ok: false, line: raw.length + 1, reason: `${anchor.lines - raw.length} line(s) at the end were removed${raw.length === 0 ? ' (the whole log is gone)' : ''}` };
     }
-    if (anchor && raw.length >= anchor.lines && anchor.lines > 0) {
-      const at = JSON.parse(raw[anchor.lines - 1]!) as AuditLine;
+    const anchoredLine = anchor && anchor.lines > 0 ? raw[anchor.lines - 1] : undefined;
+    if (anchor && anchoredLine !== undefined) {
+      const at = JSON.parse(anchoredLine) as AuditLine;
       if (at.hash !== anchor.hash) return { ok: false, line: anchor.lines, reason: 'the log was replaced (it does not end where it was anchored)' };
     }
     return { ok: true, lines: raw.length };

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { stringifyOrUndefined } from '../util/json.js';
 
 /** JSON with sorted keys, so equal requests always hash equal. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value === null || typeof value !== 'object') return stringifyOrUndefined(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
@@ -14,14 +15,13 @@ export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex'
 
 /** A REST write, or a hosted MCP tool call (the two backends' exact requests). */
 export type DigestedRequest =
-  | { org: string; method: string; path: string; body: unknown }
+  | { org: string; kind?: undefined; method: string; path: string; body: unknown }
   | { org: string; kind: 'mcp'; tool: string; arguments: Record<string, unknown>; hasDryRun: boolean; hasIdempotencyKey: boolean };
 
 /** What a human approves: this digest, and nothing else, may be sent. */
 export function requestDigest(r: DigestedRequest): string {
-  if ('kind' in r && r.kind === 'mcp') {
+  if (r.kind === 'mcp') {
     return sha256(canonicalJson({ org: r.org, kind: 'mcp', tool: r.tool, arguments: r.arguments, hasDryRun: r.hasDryRun, hasIdempotencyKey: r.hasIdempotencyKey }));
   }
-  const rest = r as { org: string; method: string; path: string; body: unknown };
-  return sha256(canonicalJson({ org: rest.org, method: rest.method, path: rest.path, body: rest.body ?? null }));
+  return sha256(canonicalJson({ org: r.org, method: r.method, path: r.path, body: r.body ?? null }));
 }

@@ -20,7 +20,7 @@ export function notAHuman(io: HumanCheckIo, approval: Pick<ApprovalRecord, 'requ
   if (!io.stdin.isTTY || !io.stdout.isTTY) return 'it needs an interactive terminal (stdin and stdout must be a TTY)';
   const marker = AGENT_MARKERS.find((m) => io.env[m] !== undefined && io.env[m] !== '');
   if (marker) return `it runs inside an AI agent's shell (${marker} is set)`;
-  const asked = approval.requester ?? [];
+  const asked = approval.requester;
   if (asked.length) {
     const mine = chain();
     const hit = mine.find((a) => asked.some((r) => r.pid === a.pid && r.started === a.started));

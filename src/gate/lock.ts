@@ -14,7 +14,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, staleMs = 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
       if (age > staleMs) await rm(path, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${path}`);
+      else if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${path}`, { cause: err });
       else await new Promise((r) => setTimeout(r, 5 + Math.random() * 10));
     }
   }

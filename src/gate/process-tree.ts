@@ -38,7 +38,8 @@ function psInfo(pid: number): ProcInfo | undefined {
     const out = execFileSync('ps', ['-o', 'ppid=,lstart=,comm=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim();
     const m = /^(\d+)\s+(\w{3}\s+\w{3}\s+\d+\s+[\d:]+\s+\d{4})\s+(.*)$/.exec(out);
     if (!m) return undefined;
-    return { pid, ppid: Number(m[1]), started: m[2]!, name: m[3]!.split('/').at(-1) ?? '', cmdline: m[3]! };
+    const [, ppid = '', started = '', comm = ''] = m;
+    return { pid, ppid: Number(ppid), started, name: comm.split('/').at(-1) ?? '', cmdline: comm };
   } catch {
     return undefined;
   }

@@ -6,6 +6,8 @@ import { requestDigest } from './digest.js';
 
 /** A REST write: method, path and JSON body. */
 export interface RestCall {
+  /** Absent: only an MCP call has a kind. */
+  kind?: undefined;
   method: Extract<HttpMethod, 'POST' | 'PATCH'>;
   path: string;
   body: unknown;
@@ -29,7 +31,7 @@ export type StoredRequest = RestCall | McpCall;
 /** The one canonical write: what is digested, shown, stored and sent. */
 export type ExactRequest = { org: string } & StoredRequest;
 
-export const isMcpCall = (r: StoredRequest): r is McpCall => 'kind' in r && r.kind === 'mcp';
+export const isMcpCall = (r: StoredRequest): r is McpCall => r.kind === 'mcp';
 
 /** One line naming the request, for humans (inert: names come from the model or the endpoint). */
 export function requestLine(r: StoredRequest): string {

@@ -19,5 +19,5 @@ export function endWithClient(closers: (() => unknown)[]): void {
   process.stdin.on('end', () => void shutdown('stdin closed'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`));
+  process.on('unhandledRejection', (reason) => { log.error(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`); });
 }

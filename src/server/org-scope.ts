@@ -26,7 +26,7 @@ export interface OrgRef {
  * picked up by running servers), and is checked against the user's memberships.
  */
 export class OrgScope {
-  private me?: Promise<Me>;
+  private me: Promise<Me> | undefined;
 
   constructor(
     private readonly client: ApiClient,

@@ -86,7 +86,7 @@ export function guardStdin(input: Readable, reply: (line: string) => void, optio
   let pendingBytes = 0;
   let dropping = false;
 
-  const answer = (id: string | number | null, code: number, message: string) => reply(`${JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })}\n`);
+  const answer = (id: string | number | null, code: number, message: string) => { reply(`${JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })}\n`); };
 
   /** Judges each whole line of `lines` (ends with a newline) and forwards the good ones together. */
   function pass(lines: Buffer) {

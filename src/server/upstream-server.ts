@@ -22,6 +22,12 @@ export interface UpstreamServerDeps {
   label?: string;
 }
 
+// The SDK deprecates Server for everything but advanced uses; relaying tools whose JSON Schemas
+// come from the endpoint is one (McpServer takes only zod schemas). Named once here.
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- the low-level Server is the SDK's API for raw JSON Schema tools (see above)
+const LowLevelServer = Server;
+type LowLevelServer = InstanceType<typeof LowLevelServer>;
+
 const EXECUTE_APPROVED = 'loopiq_execute_approved_action';
 
 const executeApprovedTool: Tool = {
@@ -38,8 +44,8 @@ const INSTRUCTIONS =
   'Every tool not marked read-only needs a human approval; if a tool returns approval_required, tell the user the code and wait.';
 
 /** Re-serves the hosted endpoint's tools over stdio: org pinned, results checked, every non-read through the gate. */
-export function createUpstreamServer(deps: UpstreamServerDeps): Server {
-  const server = new Server(
+export function createUpstreamServer(deps: UpstreamServerDeps): LowLevelServer {
+  const server = new LowLevelServer(
     { name: 'loopiq-mcp', title: deps.label ? 'LoopIQ (sandbox, hosted MCP)' : 'LoopIQ (hosted MCP)', version: VERSION },
     { instructions: INSTRUCTIONS, capabilities: { tools: { listChanged: true } } },
   );
@@ -54,7 +60,7 @@ export function createUpstreamServer(deps: UpstreamServerDeps): Server {
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const { name } = req.params;
-    const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+    const args = (req.params.arguments ?? {});
     const requestId = randomUUID();
     const progressToken = extra._meta?.progressToken;
     let step = 0;
@@ -78,7 +84,8 @@ export function createUpstreamServer(deps: UpstreamServerDeps): Server {
         ...(canElicit(server) ? { elicit: (params, timeout, signal) => server.elicitInput(params, { timeout, relatedRequestId: extra.requestId, signal: signal ?? extra.signal }) } : {}),
       };
       if (name === EXECUTE_APPROVED && !deps.readOnly) {
-        return text(await deps.gate.executeApproved(String(args.approvalId ?? ''), gateCall));
+        const { approvalId } = args;
+        return text(await deps.gate.executeApproved(typeof approvalId === 'string' || typeof approvalId === 'number' ? String(approvalId) : '', gateCall));
       }
       const tool = await deps.catalog.liveTool(name, extra.signal);
       if (!tool) {
@@ -105,7 +112,7 @@ export function createUpstreamServer(deps: UpstreamServerDeps): Server {
 }
 
 /** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */
-function canElicit(server: Server): boolean {
-  const e = server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+function canElicit(server: LowLevelServer): boolean {
+  const e = server.getClientCapabilities()?.elicitation;
   return !!e && (e.form !== undefined || Object.keys(e).length === 0);
 }

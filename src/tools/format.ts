@@ -106,13 +106,15 @@ const MAX_LISTED_CUTS = 12;
  * (`tasks.*.title`, with how many), and at most MAX_LISTED_CUTS entries are listed.
  */
 export function summarizeCuts(cuts: Cut[]): Record<string, unknown>[] {
-  const groups = new Map<string, Cut[]>();
+  const groups = new Map<string, [Cut, ...Cut[]]>();
   for (const c of cuts) {
     const key = `${c.path.replace(/(^|\.)\d+(?=\.|$)/g, '$1*')}|${c.unit}`;
-    groups.set(key, [...(groups.get(key) ?? []), c]);
+    const group = groups.get(key);
+    if (group) group.push(c);
+    else groups.set(key, [c]);
   }
   const out = [...groups.values()].map((g) =>
-    g.length === 1 ? { ...g[0]! } : { path: g[0]!.path.replace(/(^|\.)\d+(?=\.|$)/g, '$1*'), values: g.length, kept: Math.min(...g.map((c) => c.kept)), unit: g[0]!.unit },
+    g.length === 1 ? { ...g[0] } : { path: g[0].path.replace(/(^|\.)\d+(?=\.|$)/g, '$1*'), values: g.length, kept: Math.min(...g.map((c) => c.kept)), unit: g[0].unit },
   );
   return out.length > MAX_LISTED_CUTS ? [...out.slice(0, MAX_LISTED_CUTS), { more: out.length - MAX_LISTED_CUTS }] : out;
 }
@@ -159,8 +161,8 @@ function leaves(value: unknown): { strings: Leaf[]; arrays: Leaf[] } {
   const strings: Leaf[] = [];
   const arrays: Leaf[] = [];
   const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
-  while (stack.length) {
-    const { v, path } = stack.pop()!;
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { v, path } = top;
     if (typeof v === 'string') strings.push({ path, length: v.length, cost: jsonLength(v) });
     else if (Array.isArray(v)) {
       arrays.push({ path, length: v.length, cost: 0 });
@@ -229,7 +231,7 @@ export function shrinkRecord(record: Record<string, unknown>, budget = RESULT_BU
     if (jsonLength(value) <= budget) return { value, cuts, stub: false };
   }
   const stub: Record<string, unknown> = {};
-  for (const k of ['id', 'key', 'type', 'title', 'name', 'status', 'url']) if (typeof record[k] === 'string') stub[k] = cutString(record[k] as string, MIN_KEPT_CHARS);
+  for (const k of ['id', 'key', 'type', 'title', 'name', 'status', 'url']) if (typeof record[k] === 'string') stub[k] = cutString(record[k], MIN_KEPT_CHARS);
   return { value: stub, cuts: [], stub: true };
 }
 
@@ -252,23 +254,23 @@ export function fitList(items: Record<string, unknown>[], budget = RESULT_BUDGET
   const overhead = 2 + Math.max(0, items.length - 1);
   const total = items.reduce((n, i) => n + jsonLength(i), overhead);
   if (total <= budget) return { items, cuts: items.map(() => []) };
-  const all = items.map((i) => leaves(i).strings);
-  const cap = stringCap(all.flat(), total, budget);
+  const all = items.map((item) => ({ item, strings: leaves(item).strings }));
+  const cap = stringCap(all.flatMap((a) => a.strings), total, budget);
   if (cap !== undefined) {
-    const cut = items.map((item, i) => cutStrings(item, all[i]!, cap));
+    const cut = all.map(({ item, strings }) => cutStrings(item, strings, cap));
     if (cut.reduce((n, c) => n + jsonLength(c.value), overhead) <= budget) return { items: cut.map((c) => c.value), cuts: cut.map((c) => c.cuts) };
   }
   // Not all of them fit: each record shortened to the minimum, then as many as fit, in order.
   const out: Record<string, unknown>[] = [];
   const cuts: Cut[][] = [];
   let size = 2;
-  for (let i = 0; i < items.length; i++) {
-    const least = cutStrings(items[i]!, all[i]!, MIN_KEPT_CHARS);
-    const one = jsonLength(least.value) <= budget - 2 ? { ...least, stub: false } : shrinkRecord(items[i]!, budget - 2);
+  for (const [i, { item, strings }] of all.entries()) {
+    const least = cutStrings(item, strings, MIN_KEPT_CHARS);
+    const one = jsonLength(least.value) <= budget - 2 ? { ...least, stub: false } : shrinkRecord(item, budget - 2);
     const cost = jsonLength(one.value) + (i ? 1 : 0);
     if (i > 0 && size + cost > budget) break;
     out.push(one.value);
-    cuts.push(one.stub ? [{ path: '(record)', kept: 0, of: jsonLength(items[i]), unit: 'chars' }] : one.cuts);
+    cuts.push(one.stub ? [{ path: '(record)', kept: 0, of: jsonLength(item), unit: 'chars' }] : one.cuts);
     size += cost;
   }
   return { items: out, cuts };

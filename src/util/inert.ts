@@ -1,4 +1,5 @@
 import { hiddenChars } from './chars.js';
+import { stringifyOrUndefined } from './json.js';
 
 const READABLE: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -23,7 +24,7 @@ export function uninert(s: string): string {
  * `JSON.parse` of the text gives back exactly `value`. What a human approves is shown this way.
  */
 export function inertJson(value: unknown, indent = 2): string {
-  const text = JSON.stringify(value, null, indent) ?? 'null';
+  const text = stringifyOrUndefined(value, indent) ?? 'null';
   // Raw newlines in the output are indentation (JSON escapes those inside strings).
   return text.replace(hiddenChars(), (ch) => {
     if (ch === '\n') return ch;

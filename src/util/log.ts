@@ -4,7 +4,11 @@ import { redact } from './redact.js';
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 } as const;
 type Level = keyof typeof LEVELS;
 
-const threshold = (): number => LEVELS[(process.env.LOOPIQ_LOG_LEVEL as Level) ?? 'info'] ?? LEVELS.info;
+const isLevel = (s: string): s is Level => Object.hasOwn(LEVELS, s);
+const threshold = (): number => {
+  const level = process.env.LOOPIQ_LOG_LEVEL;
+  return level !== undefined && isLevel(level) ? LEVELS[level] : LEVELS.info;
+};
 
 function write(level: Level, message: string) {
   if (LEVELS[level] < threshold()) return;
@@ -12,10 +16,10 @@ function write(level: Level, message: string) {
 }
 
 export const log = {
-  debug: (m: string) => write('debug', m),
-  info: (m: string) => write('info', m),
-  warn: (m: string) => write('warn', m),
-  error: (m: string) => write('error', m),
+  debug: (m: string) => { write('debug', m); },
+  info: (m: string) => { write('info', m); },
+  warn: (m: string) => { write('warn', m); },
+  error: (m: string) => { write('error', m); },
 };
 
 /** A stray console.log in any dependency must not corrupt the protocol stream. */

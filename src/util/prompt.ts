@@ -29,14 +29,14 @@ export function promptHidden(io: Io, question: string): Promise<string> {
     let value = '';
     const onData = (chunk: Buffer | string) => {
       for (const ch of chunk.toString()) {
-        if (ch === '\u0004' && value === '') return done(new Cancelled());
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new Cancelled());
+        if (ch === '\u0004' && value === '') { done(new Cancelled()); return; }
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') { done(); return; }
+        if (ch === '\u0003') { done(new Cancelled()); return; }
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;
       }
     };
-    const onEnd = () => done(new Cancelled());
+    const onEnd = () => { done(new Cancelled()); };
     const done = (err?: Error) => {
       stdin.removeListener('data', onData);
       stdin.removeListener('end', onEnd);
@@ -68,6 +68,6 @@ export function promptLine(io: Io, question: string): Promise<string> {
       }
     };
     stdin.on('data', onData);
-    stdin.once('end', () => resolve(buf));
+    stdin.once('end', () => { resolve(buf); });
   });
 }

@@ -42,17 +42,18 @@ export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) {
     let changed = false;
-    const out = value.map((v) => {
+    const out: unknown[] = [];
+    for (const v of value as unknown[]) {
       const r = redactDeep(v);
       if (r !== v) changed = true;
-      return r;
-    });
+      out.push(r);
+    }
     return (changed ? out : value) as T;
   }
   if (value && typeof value === 'object') {
     let changed = false;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       const rk = redact(k);
       const rv = redactDeep(v);
       if (rk !== k || rv !== v) changed = true;

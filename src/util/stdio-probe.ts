@@ -23,7 +23,7 @@ export class RecordingStdioTransport implements Transport {
     private readonly env: Record<string, string>,
   ) {}
 
-  async start() {
+  start(): Promise<void> {
     this.child = spawn(this.command, this.args, { env: this.env, stdio: ['pipe', 'pipe', 'pipe'], shell: false });
     this.child.stdout.on('data', (chunk: Buffer) => {
       const lines = (this.partial + chunk.toString('utf8')).split('\n');
@@ -40,16 +40,18 @@ export class RecordingStdioTransport implements Transport {
     this.child.on('close', () => this.onclose?.());
     this.child.on('error', (e) => this.onerror?.(e));
     this.child.stdin.on('error', () => {});
+    return Promise.resolve();
   }
 
-  async send(message: JSONRPCMessage) {
+  send(message: JSONRPCMessage): Promise<void> {
     this.child.stdin.write(serializeMessage(message));
+    return Promise.resolve();
   }
 
   async close() {
     this.child.stdin.end();
     await new Promise<void>((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      if (this.child.exitCode !== null || this.child.signalCode !== null) { resolve(); return; }
       const t = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
       this.child.once('exit', () => {
         clearTimeout(t);

@@ -31,33 +31,33 @@ export function sanitize<T>(value: T): T {
   if (!value || typeof value !== 'object') return value;
   // Post-order over containers: children are finished before their parent is rebuilt.
   const done = new Map<object, unknown>();
-  const stack: { node: object; expanded: boolean }[] = [{ node: value as object, expanded: false }];
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
+  const stack: { node: object; expanded: boolean }[] = [{ node: value, expanded: false }];
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
     if (done.has(top.node)) {
       stack.pop();
       continue;
     }
     if (!top.expanded) {
       top.expanded = true;
-      for (const v of Object.values(top.node)) if (v && typeof v === 'object' && !done.has(v)) stack.push({ node: v as object, expanded: false });
+      for (const v of Object.values(top.node) as unknown[]) if (v && typeof v === 'object' && !done.has(v)) stack.push({ node: v, expanded: false });
       continue;
     }
     stack.pop();
     done.set(top.node, rebuild(top.node, done));
   }
-  return done.get(value as object) as T;
+  return done.get(value) as T;
 }
 
 function rebuild(node: object, done: Map<object, unknown>): unknown {
   const clean = (v: unknown) => (typeof v === 'string' ? sanitizeText(v) : v && typeof v === 'object' ? done.get(v) : v);
   if (Array.isArray(node)) {
     let changed = false;
-    const out = node.map((v) => {
+    const out: unknown[] = [];
+    for (const v of node as unknown[]) {
       const c = clean(v);
       if (c !== v) changed = true;
-      return c;
-    });
+      out.push(c);
+    }
     return changed ? out : node;
   }
   let changed = false;

@@ -25,7 +25,7 @@ export interface AskOptions {
   waitMs: number;
   signal?: AbortSignal;
   /** A channel that outlives the call reports a later answer here. */
-  onLateAnswer(approved: boolean): Promise<void>;
+  onLateAnswer: (approved: boolean) => Promise<void>;
 }
 
 /** One way to ask a human. A new way (e.g. MCP 2026-07-28's multi-round-trip input) is a new file. */

@@ -22,8 +22,8 @@ export async function closeDialogs(waitMs = 500): Promise<void> {
   const exits = [...live].map(
     (c) =>
       new Promise<void>((resolve) => {
-        if (c.exitCode !== null || c.signalCode !== null) return resolve();
-        c.once('exit', () => resolve());
+        if (c.exitCode !== null || c.signalCode !== null) { resolve(); return; }
+        c.once('exit', () => { resolve(); });
         c.kill('SIGTERM');
       }),
   );
@@ -130,8 +130,8 @@ export function openDialog(title: string, text: string, timeoutMs: number, env: 
       finish('timed_out');
     }, timeoutMs + 2_000);
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.on('error', () => finish('unavailable'));
-    child.on('close', (code) => finish(cmd.approved(code, stdout) ? 'approved' : cmd.timedOut(code, stdout) ? 'timed_out' : 'declined'));
+    child.on('error', () => { finish('unavailable'); });
+    child.on('close', (code) => { finish(cmd.approved(code, stdout) ? 'approved' : cmd.timedOut(code, stdout) ? 'timed_out' : 'declined'); });
   });
   return { answer, close: () => void child.kill('SIGKILL') };
 }
@@ -147,10 +147,10 @@ export function dialogChannel(env: NodeJS.ProcessEnv, openForMs: number): Approv
       if (q.text.length > DIALOG_MAX_CHARS) return { kind: 'skip', detail: `the request is too long to show whole in a dialog (${q.text.length} characters)` };
       const dialog = openDialog(q.title, q.text, openForMs, env);
       if (!dialog) return { kind: 'skip', detail: 'no dialog can be shown here (no display or dialog program)' };
-      const onAbort = () => dialog.close();
+      const onAbort = () => { dialog.close(); };
       signal?.addEventListener('abort', onAbort, { once: true });
       let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([dialog.answer, new Promise<'waiting'>((r) => (timer = setTimeout(() => r('waiting'), Math.max(0, waitMs))))]);
+      const waited = await Promise.race([dialog.answer, new Promise<'waiting'>((r) => (timer = setTimeout(() => { r('waiting'); }, Math.max(0, waitMs))))]);
       clearTimeout(timer);
       if (waited === 'waiting') {
         void dialog.answer.then(async (late) => {

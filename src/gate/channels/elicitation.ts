@@ -12,7 +12,7 @@ export function elicitationChannel(client: ClientAbilities): ApprovalChannel {
       if (q.text.length > ELICITATION_MAX_CHARS) return { kind: 'skip', detail: `the request is too long to show whole in the client (${q.text.length} characters)` };
       if (waitMs <= 0) return { kind: 'no_answer', detail: 'no time left in this call' };
       const ac = new AbortController();
-      const onAbort = () => ac.abort();
+      const onAbort = () => { ac.abort(); };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const r = await client.elicit(
