@@ -3,3 +3,12 @@
  * undefined, a function, a symbol, or a toJSON that returns one of those.
  */
 export const stringifyOrUndefined = (value: unknown, space?: number): string | undefined => JSON.stringify(value, null, space);
+
+/**
+ * `target[key] = value` as an own property, whatever the key: a plain assignment of `__proto__`
+ * (a key JSON.parse happily creates) would replace the copy's prototype instead, losing the key
+ * and letting inherited fields appear (e.g. an `organizationId` the record does not have).
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}

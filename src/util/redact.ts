@@ -1,3 +1,4 @@
+import { setOwn } from './json.js';
 /**
  * Every secret this process knows (access tokens — current and previous —, refresh tokens). Any
  * string that came from outside passes `redact` before it reaches a tool result, a log line, the
@@ -57,7 +58,7 @@ export function redactDeep<T>(value: T): T {
       const rk = redact(k);
       const rv = redactDeep(v);
       if (rk !== k || rv !== v) changed = true;
-      out[rk] = rv;
+      setOwn(out, rk, rv);
     }
     return (changed ? out : value) as T;
   }

@@ -1,5 +1,6 @@
 /** Text that came from LoopIQ is data: strip what could hide instructions in it (for the model). */
 import { codePointEscape, HIDDEN_SOURCE, hiddenChars } from './chars.js';
+import { setOwn } from './json.js';
 
 /** The one hidden-character class of chars.ts, minus \n and \t (harmless, and JSON-escaped anyway). */
 const STRIP_SOURCE = `(?![\\n\\t])${HIDDEN_SOURCE}`;
@@ -66,7 +67,7 @@ function rebuild(node: object, done: Map<object, unknown>): unknown {
     const ck = sanitizeText(k);
     const cv = clean(v);
     if (ck !== k || cv !== v) changed = true;
-    out[ck] = cv;
+    setOwn(out, ck, cv);
   }
   return changed ? out : node;
 }
