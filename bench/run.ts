@@ -60,8 +60,8 @@ class Rpc {
       this.child.stdin.write(`${prefix}${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
     });
   }
-  async request(method: string, params: unknown = {}, prefix = ''): Promise<{ result?: any; error?: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    return JSON.parse(await this.raw(method, params, prefix)) as { result?: any; error?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  async request(method: string, params: unknown = {}, prefix = ''): Promise<{ result?: any; error?: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- the bench reads many differently shaped JSON-RPC results; a wrong field fails the bench loudly
+    return JSON.parse(await this.raw(method, params, prefix)) as { result?: any; error?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
   }
   initialize() {
     return this.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });

@@ -61,7 +61,7 @@ export interface UserTool<I extends z.ZodRawShape = z.ZodRawShape> extends BaseT
   handler(args: z.infer<z.ZodObject<I>>, ctx: UserContext): Promise<ToolOutput>;
 }
 
-export type ToolDef = OrgTool<any> | UserTool<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ToolDef = OrgTool<any> | UserTool<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a list of tools with different input shapes; each handler is checked against its own shape where it is defined
 
 export function defineTool<I extends z.ZodRawShape>(tool: OrgTool<I>): OrgTool<I>;
 export function defineTool<I extends z.ZodRawShape>(tool: UserTool<I>): UserTool<I>;
