@@ -52,7 +52,18 @@ const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idem
 const json = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value as Rec });
 const fail = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: message }] });
 
+/**
+ * The endpoint as an OAuth protected resource (set by the sandbox's authorization server):
+ * `admit` validates a bearer token for this resource and enters it in the token table (false: an
+ * OAuth token not valid here); a 401 points at `resourceMetadataUrl` (RFC 9728 §5.1).
+ */
+export interface McpOAuthGuard {
+  resourceMetadataUrl: string;
+  admit(token: string | undefined): Promise<boolean | undefined>;
+}
+
 export class SandboxMcpEndpoint {
+  oauth?: McpOAuthGuard;
   readonly http: McpHttpRecord[] = [];
   readonly calls: McpToolCall[] = [];
   readonly faults: McpFault[] = [];
@@ -230,9 +241,11 @@ export class SandboxMcpEndpoint {
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const deny = (status: number, message: string) => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }));
+      const challenge = status === 401 && this.oauth ? { 'www-authenticate': `Bearer resource_metadata="${this.oauth.resourceMetadataUrl}"` } : {};
+      res.writeHead(status, { 'content-type': 'application/json', ...challenge }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }));
     };
     const token = /^Bearer (.+)$/.exec(header(HEADERS.authorization) ?? '')?.[1];
+    if ((await this.oauth?.admit(token)) === false) return deny(401, 'The token is not valid for this resource (expired, revoked, or issued for another one).');
     const auth = token ? this.fake.tokens.get(token) : undefined;
     if (!auth || auth.revoked) return deny(401, 'The token is not valid.');
     let body: unknown;

@@ -10,11 +10,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { FakeLoopIq, startSandbox, type RunningSandbox, type SandboxOptions } from './fake-loopiq.js';
+import type { McpOAuthGuard } from './mcp-endpoint.js';
 import { USERS } from './seed.js';
 
 /** The scope of the LoopIQ API (the only resource this authorization server knows). */
 export const SANDBOX_OAUTH_SCOPE = 'loopiq';
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const MCP_PATH = '/mcp';
 
 export interface OAuthSandboxOptions extends SandboxOptions {
   port?: number;
@@ -63,17 +65,29 @@ class OAuthResourceServer extends FakeLoopIq {
     return `${this.baseUrl}/.well-known/oauth-protected-resource`;
   }
 
+  /** The MCP endpoint's resource identifier (its URL, as the MCP authorization spec names it). */
+  mcpResource() {
+    return `${this.baseUrl}${MCP_PATH}`;
+  }
+
+  /** The hosted-style MCP endpoint as a second protected resource of the same authorization server. */
+  mcpGuard(): McpOAuthGuard {
+    return { resourceMetadataUrl: `${this.baseUrl}/.well-known/oauth-protected-resource${MCP_PATH}`, admit: (token) => this.admit(token, this.mcpResource()) };
+  }
+
   override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
-    if (req.method === 'GET' && path === '/.well-known/oauth-protected-resource') {
+    // RFC 9728 §3.1: the API's metadata at the root, the MCP endpoint's under its path.
+    const described = path === '/.well-known/oauth-protected-resource' ? 'api' : path === `/.well-known/oauth-protected-resource${MCP_PATH}` ? 'mcp' : undefined;
+    if (req.method === 'GET' && described) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          resource: this.baseUrl,
+          resource: described === 'api' ? this.baseUrl : this.mcpResource(),
           authorization_servers: [this.issuer],
           scopes_supported: [SANDBOX_OAUTH_SCOPE],
           bearer_methods_supported: ['header'],
-          resource_name: 'LoopIQ sandbox API',
+          resource_name: described === 'api' ? 'LoopIQ sandbox API' : 'LoopIQ sandbox hosted MCP endpoint',
         }),
       );
       return;
@@ -83,28 +97,31 @@ class OAuthResourceServer extends FakeLoopIq {
       if (status === 401) res.setHeader('www-authenticate', `Bearer resource_metadata="${this.resourceMetadataUrl()}"`);
       return writeHead(status, ...rest);
     }) as typeof res.writeHead;
-    await this.admit(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]);
+    await this.admit(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1], this.baseUrl);
     return super.handle(req, res);
   }
 
   /**
    * Introspection, in process: an access token is valid while the provider still holds it (not
-   * expired, not revoked) and it was issued for this API (its audience is our resource indicator).
-   * Valid tokens are entered in the fake's token table for the request; others are taken out.
+   * expired, not revoked) and it was issued for `audience` (the resource indicator of the API or of
+   * the MCP endpoint: a token for one is refused by the other). Valid tokens are entered in the
+   * fake's token table for the request; others are taken out. Undefined: not an OAuth token (the
+   * sandbox's demo tokens), left to the usual check.
    */
-  private async admit(token: string | undefined) {
-    if (!token || !this.provider || (this.tokens.has(token) && !this.oauthTokens.has(token))) return;
+  async admit(token: string | undefined, audience: string): Promise<boolean | undefined> {
+    if (!token || !this.provider || (this.tokens.has(token) && !this.oauthTokens.has(token))) return undefined;
     const at = await this.provider.AccessToken.find(token).catch(() => undefined);
     const user = at?.accountId ? sandboxUser(at.accountId) : undefined;
-    if (!at || !user || at.aud !== this.baseUrl) {
+    if (!at || !user || at.aud !== audience) {
       this.tokens.delete(token);
       this.oauthTokens.delete(token);
-      return;
+      return false;
     }
     if (!this.tokens.has(token)) {
-      this.issueToken(user.id, { token, name: `OAuth (${at.clientId})`, expiresInMs: at.exp! * 1000 - Date.now(), scopes: (at.scope ?? '').split(' ').filter(Boolean) });
+      this.issueToken(user.id, { token, name: `OAuth (${at.clientId ?? '?'})`, expiresInMs: (at.exp ?? 0) * 1000 - Date.now(), scopes: (at.scope ?? '').split(' ').filter(Boolean) });
       this.oauthTokens.add(token);
     }
+    return true;
   }
 }
 
@@ -148,9 +165,10 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
         enabled: true,
         defaultResource: () => resource,
         useGrantedResource: () => true,
+        // Two resources: the REST API and the hosted-style MCP endpoint; each token is for one of them.
         getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
-          return { scope: SANDBOX_OAUTH_SCOPE, audience: resource, accessTokenTTL: ttl, accessTokenFormat: 'opaque' };
+          if (indicator !== resource && indicator !== fake.mcpResource()) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return { scope: SANDBOX_OAUTH_SCOPE, audience: indicator, accessTokenTTL: ttl, accessTokenFormat: 'opaque' };
         },
       },
     },
@@ -200,6 +218,7 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
   provider.on('server_error', (_ctx: unknown, err: Error) => process.stderr.write(`sandbox authorization server error: ${err.message}\n`));
   fake.provider = provider;
   fake.issuer = issuer;
+  api.mcp.oauth = fake.mcpGuard();
   const callback = provider.callback();
   handler = (req, res) => void callback(req, res);
 
@@ -241,6 +260,7 @@ export async function runOAuthSandbox(opts: { port?: string; oauthPort?: string 
       `  export LOOPIQ_API_URL=${s.api.url}`,
       '  loopiq-mcp login --web            # or --device, or --web --no-browser',
       '  loopiq-mcp status',
+      `  loopiq-mcp login --mcp-url ${s.api.url}${MCP_PATH} --web   # the hosted-style MCP endpoint, same login`,
       '',
     ].join('\n'),
   );
