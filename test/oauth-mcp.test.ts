@@ -18,7 +18,9 @@ beforeAll(async () => {
   sb = await startOAuthSandbox({ accessTokenTtl: TTL_S, deviceInterval: 1 });
   mcpUrl = `${sb.api.url}/mcp`;
 });
-afterAll(() => sb?.close());
+afterAll(async () => {
+  await sb.close();
+});
 
 interface Stored {
   kind: string;

@@ -16,7 +16,6 @@ import { startLoopbackReceiver } from '../auth/oauth/loopback-receiver.js';
 import { credentialConfiguration, fromTokenResponse, reloginHint } from '../auth/oauth/session.js';
 import { StoredTokenSource } from '../auth/oauth/token-source.js';
 import type { GlobalFlags } from '../config/settings.js';
-import { secureUrl } from '../util/loopback.js';
 import { rememberLogin } from './login.js';
 import { inspectEndpoint, storeMcpLogin, type McpFlags } from './upstream-identity.js';
 import { commandContext, processIo, refuseWithEnvToken, type CommandContext, type Io } from './context.js';
@@ -94,9 +93,8 @@ export async function loginOAuth(opts: OAuthLoginOptions, io: Io = processIo()):
  * metadata, or its 401), the token is checked by initialize + tools/list at the endpoint, and the
  * login is stored for the endpoint's origin with the URL remembered, as for a pasted token.
  */
-export async function loginOAuthMcp(opts: OAuthLoginOptions & McpFlags, io: Io = processIo()): Promise<number> {
+export async function loginOAuthMcp(url: URL, opts: OAuthLoginOptions & McpFlags, io: Io = processIo()): Promise<number> {
   refuseWithEnvToken(io, 'log in');
-  const url = secureUrl(opts.mcpUrl!, '--mcp-url');
   const server = await discoverAuthServer(url.href, fetch, 'mcp');
   const tokens = await runFlow(io, server, opts, `\`loopiq-mcp login --mcp-url ${url.href} --${opts.device ? 'device' : 'web'}\``);
   const { finish } = tokens;

@@ -34,7 +34,7 @@ export async function upstreamUrl(flags: McpFlags, env: NodeJS.ProcessEnv, setti
 }
 
 function client(url: URL, tokens: TokenSource, org: string | undefined, env: NodeJS.ProcessEnv) {
-  return new HostedMcp({ url: url.href, tokens, org: async () => org, userAgent: () => userAgent(), env, timeoutMs: 15_000, retry: { attempts: 2, baseDelayMs: 200 } });
+  return new HostedMcp({ url: url.href, tokens, org: () => Promise.resolve(org), userAgent: () => userAgent(), env, timeoutMs: 15_000, retry: { attempts: 2, baseDelayMs: 200 } });
 }
 
 const whoamiTool = (tools: Tool[]) => tools.find((t) => isReadOnly(t) && /(^|_)(whoami|me|current_user|get_current_user)$/.test(t.name));
@@ -43,9 +43,10 @@ export type LoginMcpFlags = McpFlags & { withToken?: boolean; web?: boolean; dev
 
 export async function loginMcp(flags: LoginMcpFlags, io: Io = processIo()): Promise<number> {
   // OAuth: discovery starts at the endpoint (login-oauth.ts); what follows is the same as below.
-  if (flags.web || flags.device) return (await import('./login-oauth.js')).loginOAuthMcp(flags, io);
+  if (!flags.mcpUrl) throw new LoopIqError('config_invalid', 'No hosted MCP endpoint URL.', 'Use --mcp-url https://ai.loopiq.com/mcp.');
+  const url = secureUrl(flags.mcpUrl, '--mcp-url');
+  if (flags.web || flags.device) return (await import('./login-oauth.js')).loginOAuthMcp(url, flags, io);
   refuseWithEnvToken(io, 'log in');
-  const url = secureUrl(flags.mcpUrl!, '--mcp-url');
   const token = (flags.withToken ? await readAll(io.stdin) : io.stdin.isTTY ? await promptHidden(io, 'Paste your LoopIQ token (input hidden): ') : '').trim();
   if (!token) throw new LoopIqError('not_logged_in', 'No token was given.', 'Pipe it: `loopiq-mcp login --mcp-url URL --with-token < token.txt`, or run in a terminal.');
   if (/\s/.test(token)) throw new LoopIqError('not_logged_in', 'The token contains whitespace.', 'Paste exactly one token.');
@@ -95,8 +96,8 @@ export async function storeMcpLogin(url: URL, flags: McpFlags, io: Io, secret: s
   } else if (want && !orgs) {
     selected = { id: want, slug: want, name: want };
     note = `Organization ${want} is selected as given: this endpoint has no organizations tool, so it could not be checked.`;
-  } else if (orgs && orgs.length === 1 && usable.length === 1) {
-    const o = usable[0]!;
+  } else if (orgs?.length === 1 && usable.length === 1 && usable[0]) {
+    const o = usable[0];
     selected = { id: o.id, slug: o.slug ?? o.id, name: o.name ?? o.id };
     note = `Selected ${selected.name} (${selected.id}) automatically: it is your only organization.`;
   } else {
@@ -182,39 +183,37 @@ export async function useOrgMcp(url: URL, idOrSlug: string, flags: McpFlags, io:
 export async function statusMcp(url: URL, flags: McpFlags, io: Io = processIo()): Promise<number> {
   const settings = await resolveSettings(flags, io.env);
   const sel = await orgSelection({ ...settings, apiOrigin: url.origin });
-  const report: Record<string, unknown> = { ok: false, mode: 'hosted-mcp', mcpUrl: url.href, readOnly: settings.readOnly, token: { source: io.env.LOOPIQ_TOKEN ? 'env' : 'keychain', valid: false }, organization: sel?.value ?? null };
+  const source = io.env.LOOPIQ_TOKEN ? 'env' : 'keychain';
+  let listed: { tools: number; readOnlyTools: number } | undefined;
   let problem: string | undefined;
   try {
-    await withStored(url, flags, io, async (_mcp, tools) => {
-      report.tools = tools.length;
-      report.readOnlyTools = tools.filter(isReadOnly).length;
-      (report.token as { valid: boolean }).valid = true;
-    });
+    listed = await withStored(url, flags, io, (_mcp, tools) => Promise.resolve({ tools: tools.length, readOnlyTools: tools.filter(isReadOnly).length }));
   } catch (err) {
     problem = toLoopIqError(err).describe();
   }
+  const valid = listed !== undefined;
   const oauth = io.env.LOOPIQ_TOKEN ? undefined : await storedOAuth(url, io.env);
-  if (oauth) Object.assign(report.token as object, { kind: 'oauth', expiresAt: expiresAtIso(oauth), oauth: { issuer: oauth.issuer, flow: oauth.flow, refreshable: !!oauth.refreshToken } });
+  const token = { source, valid, ...(oauth ? { kind: 'oauth', expiresAt: expiresAtIso(oauth), oauth: { issuer: oauth.issuer, flow: oauth.flow, refreshable: !!oauth.refreshToken } } : {}) };
   if (!sel) problem = [problem, 'No organization selected: run `loopiq-mcp use-org <id>`.'].filter(Boolean).join('\n');
-  report.ok = !problem;
-  if (problem) report.problem = problem;
-  if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else {
+  const ok = !problem;
+  if (flags.json) {
+    const report = { ok, mode: 'hosted-mcp', mcpUrl: url.href, readOnly: settings.readOnly, token, organization: sel?.value ?? null, ...listed, ...(problem ? { problem } : {}) };
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
     const print = (l: string) => io.stdout.write(`${l}\n`);
     print(`Mode:         hosted MCP endpoint ${url.href}${settings.readOnly ? ' (read-only)' : ''}`);
-    const valid = (report.token as { valid: boolean }).valid;
     const expiry = oauth?.expiresAt === undefined ? 'access token without expiry' : `access token expires ${new Date(oauth.expiresAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`;
     print(
       oauth
         ? `Token:        OAuth (${oauth.flow === 'web' ? 'browser' : 'device'} login at ${oauth.issuer}), from keychain; ${valid ? expiry : 'NOT VALID'}${oauth.refreshToken ? ', refreshed automatically' : ''}`
-        : `Token:        from ${(report.token as { source: string }).source}; ${valid ? 'accepted' : 'NOT VALID'}`,
+        : `Token:        from ${source}; ${valid ? 'accepted' : 'NOT VALID'}`,
     );
-    print(`Tools:        ${report.tools ?? '-'}${report.tools !== undefined ? ` (${report.readOnlyTools} read-only; the others need a human approval)` : ''}`);
+    print(`Tools:        ${listed ? `${String(listed.tools)} (${String(listed.readOnlyTools)} read-only; the others need a human approval)` : '-'}`);
     print(`Organization: ${sel?.value ?? '-'}`);
     if (problem) print(`              ${problem.replace(/\n/g, '\n              ')}`);
-    print(report.ok ? 'Status:       ready' : 'Status:       NOT READY');
+    print(ok ? 'Status:       ready' : 'Status:       NOT READY');
   }
-  return report.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 /** `doctor` in upstream mode: the endpoint answers initialize + tools/list with the stored token; the org is one of the user's. */

@@ -96,7 +96,7 @@ class OAuthResourceServer extends FakeLoopIq {
     res.writeHead = ((status: number, ...rest: unknown[]) => {
       if (status === 401) res.setHeader('www-authenticate', `Bearer resource_metadata="${this.resourceMetadataUrl()}"`);
       return writeHead(status, ...rest);
-    }) as typeof res.writeHead;
+    });
     await this.admit(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1], this.baseUrl);
     return super.handle(req, res);
   }
@@ -133,14 +133,18 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
 
   const sockets = new Set<Socket>();
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
-  const server: Server = createServer((req, res) => handler(req, res));
+  const server: Server = createServer((req, res) => {
+    handler(req, res);
+  });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.oauthPort ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.oauthPort ?? 0, '127.0.0.1', () => {
+      resolve();
+    });
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const resource = api.url;
@@ -175,16 +179,17 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
     // Refresh tokens for every client allowed to use them; each use rotates it (the old one is
     // consumed, and using a consumed one revokes the whole grant).
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
     rotateRefreshToken: true,
     ttl: { AccessToken: ttl, RefreshToken: 14 * 86_400, DeviceCode: options.deviceCodeTtl ?? 600, Grant: 14 * 86_400, Interaction: 3600, Session: 86_400 },
-    findAccount: async (_ctx, id) => {
+    findAccount: (_ctx, id) => {
       const user = sandboxUser(id);
-      return user ? { accountId: id, claims: () => ({ sub: id, email: user.email, name: user.name }) } : undefined;
+      return Promise.resolve(user ? { accountId: id, claims: () => ({ sub: id, email: user.email, name: user.name }) } : undefined);
     },
     loadExistingGrant: async (ctx) => {
       // Consent given once (per client and user) is remembered, as real servers do.
-      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      const clientId = ctx.oidc.client?.clientId;
+      const grantId = ctx.oidc.result?.consent?.grantId || (clientId ? ctx.oidc.session?.grantIdFor(clientId) : undefined);
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
   };
@@ -211,7 +216,9 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
     if (endpoint === 'device_authorization' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && options.deviceInterval) {
       (ctx.body as Record<string, unknown>).interval = options.deviceInterval;
     }
-    const params = (ctx.oidc?.params ?? {}) as { grant_type?: string };
+    // Typed as always there, but absent when the request failed before the provider set it up.
+    const oidcContext = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
+    const params = (oidcContext?.params ?? {}) as { grant_type?: string };
     const error = ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' ? String((ctx.body as { error?: string }).error) : undefined;
     events.push({ endpoint, ...(params.grant_type ? { grantType: params.grant_type } : {}), status: ctx.status, ...(error ? { error } : {}), at: Date.now() });
   });
@@ -230,7 +237,11 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
     slowDownNext: (n) => (slowDowns = n),
     close: async () => {
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
       await api.close();
     },
   };

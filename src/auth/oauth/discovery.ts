@@ -56,7 +56,13 @@ function resourceMatches(resource: string, apiUrl: string): boolean {
 }
 
 async function authorizationServerMetadata(issuer: URL, fetchFn: typeof fetch): Promise<oauth.AuthorizationServer> {
-  const options = { [oauth.customFetch]: fetchFn, [oauth.allowInsecureRequests]: issuer.protocol === 'http:' };
+  // secureUrl already refused plain http to anything but loopback (the sandbox).
+  const options = {
+    [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<'GET'>) =>
+      fetchFn(url, { method: init.method, headers: init.headers, redirect: init.redirect, ...(init.signal ? { signal: init.signal } : {}) }),
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated only as a warning sign; reached for loopback issuers alone
+    [oauth.allowInsecureRequests]: issuer.protocol === 'http:',
+  };
   let lastError: unknown;
   for (const algorithm of ['oauth2', 'oidc'] as const) {
     try {
@@ -104,8 +110,8 @@ export async function discoverAuthServer(apiUrl: string, fetchFn: typeof fetch =
 
   // 3. RFC 8414, then OpenID Connect discovery (the MCP spec's order). processDiscoveryResponse
   // checks that the metadata names exactly the issuer we asked (RFC 8414 §3.3: no mix-up).
-  const metadata = (await authorizationServerMetadata(new URL(issuer), fetchFn).catch((err: Error) => {
-    throw noOAuth(apiUrl, `the authorization server ${issuer} did not give its metadata (${err.message})`);
+  const metadata = (await authorizationServerMetadata(new URL(issuer), fetchFn).catch((err: unknown) => {
+    throw noOAuth(apiUrl, `the authorization server ${issuer} did not give its metadata (${err instanceof Error ? err.message : String(err)})`);
   })) as unknown as AuthorizationServerMetadata;
   for (const key of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'revocation_endpoint'] as const) {
     const value = (metadata as Record<string, unknown>)[key];

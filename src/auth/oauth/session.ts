@@ -47,7 +47,7 @@ export function fromTokenResponse(base: Omit<OAuthCredential, 'accessToken' | 'o
 }
 
 export class OAuthSession {
-  private inflight?: Promise<OAuthCredential>;
+  private inflight: Promise<OAuthCredential> | undefined;
 
   constructor(
     private readonly store: SecretStore,

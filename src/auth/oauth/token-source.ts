@@ -18,7 +18,7 @@ const tokenOf = (c: StoredCredential | undefined) => (c === undefined ? undefine
 
 export class StoredTokenSource implements TokenSource {
   readonly kind = 'keychain' as const;
-  private current?: Promise<StoredCredential>;
+  private current: Promise<StoredCredential> | undefined;
   private session?: Promise<OAuthSession>;
 
   constructor(
@@ -37,7 +37,8 @@ export class StoredTokenSource implements TokenSource {
 
   async get(): Promise<string> {
     const c = await this.credential();
-    if (c.kind === 'token' || !needsRefresh(c)) return tokenOf(c)!;
+    if (c.kind === 'token') return c.token;
+    if (!needsRefresh(c)) return c.accessToken;
     try {
       return (await this.refresh(c.accessToken)).accessToken;
     } catch (err) {
