@@ -109,7 +109,7 @@ describe('discovery refuses what it must not trust', () => {
     let base = '';
     server = createServer((req, res) => {
       const body = routes(base)[req.url ?? ''];
-      if (req.url === '/api/v1/me' && unauthorizedHeader) {
+      if ((req.url === '/api/v1/me' || (req.url === '/mcp' && req.method === 'POST')) && unauthorizedHeader) {
         res.writeHead(401, { 'www-authenticate': unauthorizedHeader(base) }).end();
         return;
       }
@@ -148,6 +148,24 @@ describe('discovery refuses what it must not trust', () => {
       '/.well-known/openid-configuration': { issuer: 'https://evil.example', authorization_endpoint: `${b}/auth`, token_endpoint: `${b}/token`, response_types_supported: ['code'] },
     }));
     await expect(discoverAuthServer(base)).rejects.toThrow(/did not give its metadata/);
+  });
+
+  it('a hosted MCP endpoint: its 401 leads to its own metadata; a sibling resource is refused', async () => {
+    const base = await api(
+      // Only the 401 names where the metadata is (no well-known URL has it).
+      (b) => ({ '/metadata-for-mcp': { resource: `${b}/other`, authorization_servers: [b] } }),
+      (b) => `Bearer resource_metadata="${b}/metadata-for-mcp"`,
+    );
+    await expect(discoverAuthServer(`${base}/mcp`, fetch, 'mcp')).rejects.toThrow(/hosted MCP endpoint at .*\/mcp does not offer OAuth login: its metadata names another resource \(http:\/\/127\.0\.0\.1:\d+\/other\)/);
+  });
+
+  it('a hosted MCP endpoint without a challenge: the path-aware metadata (RFC 9728 §3.1) names the endpoint as the resource', async () => {
+    const base = await api((b) => ({
+      '/.well-known/oauth-protected-resource': { resource: b, authorization_servers: ['https://wrong.example'] },
+      '/.well-known/oauth-protected-resource/mcp': { resource: `${b}/mcp`, authorization_servers: [b] },
+      '/.well-known/oauth-authorization-server': { issuer: b, authorization_endpoint: `${b}/auth`, token_endpoint: `${b}/token`, response_types_supported: ['code'] },
+    }));
+    expect(await discoverAuthServer(`${base}/mcp`, fetch, 'mcp')).toMatchObject({ issuer: base, resource: `${base}/mcp` });
   });
 
   it('no client id and no dynamic registration: says to pass --client-id', async () => {
