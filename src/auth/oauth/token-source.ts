@@ -4,9 +4,9 @@
  * refreshed shortly before it expires and after a 401, through OAuthSession (one refresh across
  * all processes). The refresh code is loaded only when an OAuth login is found.
  *
- * The hosted MCP endpoint mode (DESIGN §3b) can take its bearer token from this same object:
- * `get()` before each HTTP request and `reload()` after a 401 — e.g. behind the SDK transport's
- * `fetch` option — so both modes share one login, one lock and one refresh.
+ * The hosted MCP endpoint mode (DESIGN §3b) takes its bearer token from this same object:
+ * HostedMcp's transport `fetch` calls `get()` before each HTTP request and `reload()` after a 401,
+ * so both modes share one login, one lock and one refresh (test/oauth-mcp.test.ts).
  */
 import type { SecretStore } from '../keychain.js';
 import { log } from '../../util/log.js';
