@@ -16,7 +16,9 @@ let sb: RunningOAuthSandbox;
 beforeAll(async () => {
   sb = await startOAuthSandbox({ deviceInterval: 1 });
 });
-afterAll(() => sb?.close());
+afterAll(async () => {
+  await sb.close();
+});
 
 type User = ReturnType<typeof cliUser>;
 const entry = (u: User) => new AsyncEntry(u.env.LOOPIQ_KEYCHAIN_SERVICE!, sb.api.url, { linux: { store: 'secret-service' } });
@@ -41,8 +43,9 @@ describe('login --web (authorization code + PKCE, loopback redirect)', () => {
     // The listener closed after its one use.
     await expect(fetch(callback.href)).rejects.toThrow();
 
-    const stored = JSON.parse((await entry(u).getPassword())!);
-    expect(stored).toMatchObject({ kind: 'oauth', v: 1, flow: 'web', resource: sb.api.url, issuer: sb.issuer, tokenEndpoint: `${sb.issuer}/token`, clientId: expect.any(String) });
+    const stored = JSON.parse((await entry(u).getPassword())!) as { refreshToken: string; accessToken: string; expiresAt: number; clientId: string };
+    expect(stored).toMatchObject({ kind: 'oauth', v: 1, flow: 'web', resource: sb.api.url, issuer: sb.issuer, tokenEndpoint: `${sb.issuer}/token` });
+    expect(stored.clientId).toEqual(expect.any(String));
     expect(stored.refreshToken).toEqual(expect.any(String));
     expect(stored.expiresAt).toBeGreaterThan(Date.now());
     // Registered dynamically (RFC 7591) as a public native client.
@@ -51,7 +54,7 @@ describe('login --web (authorization code + PKCE, loopback redirect)', () => {
 
     const status = await u.cli(['status']);
     expect(status.stdout).toMatch(/Token: +OAuth \(browser login at http:\/\/127\.0\.0\.1:\d+\), from keychain; access token expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, refreshed automatically/);
-    const json = JSON.parse((await u.cli(['use-org', 'acme'], undefined)).code === 0 ? (await u.cli(['status', '--json'])).stdout : '{}');
+    const json = JSON.parse((await u.cli(['use-org', 'acme'], undefined)).code === 0 ? (await u.cli(['status', '--json'])).stdout : '{}') as { token: { expiresAt: string } };
     expect(json).toMatchObject({ ok: true, token: { source: 'keychain', kind: 'oauth', valid: true, oauth: { flow: 'web', refreshable: true } } });
     expect(Date.parse(json.token.expiresAt)).toBe(stored.expiresAt);
 
@@ -76,7 +79,7 @@ describe('login --web (authorization code + PKCE, loopback redirect)', () => {
     expect(code, cli.stderr).toBe(0);
     expect(new URL(authUrl).searchParams.get('client_id')).toBe(client_id);
     expect(sb.events.filter((e) => e.endpoint === 'registration').length).toBe(registrations);
-    expect(JSON.parse((await entry(u).getPassword())!).clientId).toBe(client_id);
+    expect((JSON.parse((await entry(u).getPassword())!) as { clientId: string }).clientId).toBe(client_id);
   });
 
   it('refuses a response with the wrong state: nothing redeemed, nothing stored', async () => {
@@ -138,7 +141,7 @@ describe('login --web (authorization code + PKCE, loopback redirect)', () => {
     let argv: string[] | undefined;
     while (!argv) {
       try {
-        argv = JSON.parse(readFileSync(argvFile, 'utf8'));
+        argv = JSON.parse(readFileSync(argvFile, 'utf8')) as string[];
       } catch {
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -227,14 +230,14 @@ describe('loopiq-mcp sandbox --oauth (the built CLI)', () => {
     try {
       const [, apiUrl] = await sandbox.waitFor(/^SANDBOX LoopIQ API at (http:\/\/127\.0\.0\.1:\d+)/m, 'stdout');
       const [, issuer] = await sandbox.waitFor(/^SANDBOX OAuth authorization server at (http:\/\/127\.0\.0\.1:\d+)/m, 'stdout');
-      const prm = await (await fetch(`${apiUrl}/.well-known/oauth-protected-resource`)).json();
+      const prm: unknown = await (await fetch(`${apiUrl}/.well-known/oauth-protected-resource`)).json();
       expect(prm).toMatchObject({ resource: apiUrl, authorization_servers: [issuer] });
       const u = cliUser(apiUrl!);
       const { code, cli } = await webLogin(u);
       expect(code, cli.stderr).toBe(0);
       expect(cli.stdout).toMatch(/as Alex Rivera <alex@example.com> with OAuth/);
       const status = await u.cli(['status', '--json']);
-      expect(JSON.parse(status.stdout).token).toMatchObject({ kind: 'oauth', valid: true });
+      expect((JSON.parse(status.stdout) as { token: unknown }).token).toMatchObject({ kind: 'oauth', valid: true });
     } finally {
       sandbox.child.kill('SIGTERM');
       await sandbox.exited;

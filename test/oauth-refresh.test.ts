@@ -18,7 +18,9 @@ let sb: RunningOAuthSandbox;
 beforeAll(async () => {
   sb = await startOAuthSandbox({ accessTokenTtl: TTL_S });
 });
-afterAll(() => sb?.close());
+afterAll(async () => {
+  await sb.close();
+});
 
 interface Stored {
   accessToken: string;
@@ -59,7 +61,7 @@ describe('OAuth refresh across processes', () => {
         const before = refreshes().length;
         const [results, status] = await Promise.all([callAll(), u.cli(['status', '--json'])]);
         for (const r of results) expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
-        expect(JSON.parse(status.stdout).token).toMatchObject({ kind: 'oauth', valid: true });
+        expect((JSON.parse(status.stdout) as { token: unknown }).token).toMatchObject({ kind: 'oauth', valid: true });
         expect(refreshes().length - before).toBe(1);
         const next = await stored();
         expect(next.accessToken).not.toBe(current.accessToken);
@@ -108,7 +110,7 @@ describe('OAuth refresh across processes', () => {
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken, client_id: current.clientId }),
       });
       expect(reuse.status).toBe(400);
-      expect((await reuse.json()).error).toBe('invalid_grant');
+      expect(((await reuse.json()) as { error?: string }).error).toBe('invalid_grant');
 
       // Running servers now get a clear "log in" error, not a crash.
       const after = await servers[0]!.client.callTool({ name: 'loopiq_list_releases', arguments: {} });

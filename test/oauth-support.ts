@@ -121,12 +121,23 @@ export class CliProcess {
   constructor(args: string[], env: Record<string, string>) {
     this.child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.end();
-    const poke = () => this.waiters.splice(0).forEach((w) => w());
-    this.child.stdout.on('data', (c: Buffer) => ((this.stdout += c.toString('utf8')), poke()));
-    this.child.stderr.on('data', (c: Buffer) => ((this.stderr += c.toString('utf8')), poke()));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => (poke(), resolve(code))));
+    const poke = () => { this.waiters.splice(0).forEach((w) => { w(); }); };
+    this.child.stdout.on('data', (c: Buffer) => {
+      this.stdout += c.toString('utf8');
+      poke();
+    });
+    this.child.stderr.on('data', (c: Buffer) => {
+      this.stderr += c.toString('utf8');
+      poke();
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('close', (code) => {
+        poke();
+        resolve(code);
+      });
+    });
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 60_000);
-    void this.exited.then(() => clearTimeout(timer));
+    void this.exited.then(() => { clearTimeout(timer); });
   }
 
   /** Resolves with the first match of `re` in stderr (waits for it; fails if the process exits first). */

@@ -51,13 +51,15 @@ describe('the keychain value', () => {
     expect(refreshMarginMs(cred({ obtainedAt: 0, expiresAt: 10_000 }))).toBe(2_000);
     expect(needsRefresh(cred(), 1_000_000 + 3_600_000 - 60_001)).toBe(false);
     expect(needsRefresh(cred(), 1_000_000 + 3_600_000 - 60_000)).toBe(true);
-    expect(needsRefresh(cred({ expiresAt: undefined }), Number.MAX_SAFE_INTEGER)).toBe(false);
+    const noExpiry = cred();
+    delete noExpiry.expiresAt;
+    expect(needsRefresh(noExpiry, Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 
   it('a pasted token in the keychain is read once, and re-read only after a 401 (as before OAuth)', async () => {
     let value = 'lqp_first_token_1';
     let reads = 0;
-    const store: SecretStore = { get: async () => (reads++, value), set: async () => {}, delete: async () => true };
+    const store: SecretStore = { get: () => Promise.resolve((reads++, value)), set: async () => {}, delete: () => Promise.resolve(true) };
     const source = new StoredTokenSource(store, { origin: 'https://api.example', stateDir: '/nonexistent' });
     expect(await source.get()).toBe('lqp_first_token_1');
     expect(await source.get()).toBe('lqp_first_token_1');
@@ -72,12 +74,19 @@ describe('refresh failures', () => {
   it('an unreachable authorization server: the current token is used until it expires, then the error says why', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'loopiq-oauth-unit-'));
     const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => { r(); }));
     const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    await new Promise<void>((r) => closed.close(() => { r(); }));
     const now = Date.now();
     let value = serialize(cred({ tokenEndpoint: `http://127.0.0.1:${port}/token`, issuer: `http://127.0.0.1:${port}`, obtainedAt: now - 40_000, expiresAt: now + 8_000 }));
-    const store: SecretStore = { get: async () => value, set: async (v) => void (value = v), delete: async () => true };
+    const store: SecretStore = {
+      get: () => Promise.resolve(value),
+      set: (v) => {
+        value = v;
+        return Promise.resolve();
+      },
+      delete: () => Promise.resolve(true),
+    };
     const source = new StoredTokenSource(store, { origin: 'https://api.example', stateDir });
     expect(await source.get()).toBe('at_0123456789');
     value = serialize(cred({ tokenEndpoint: `http://127.0.0.1:${port}/token`, issuer: `http://127.0.0.1:${port}`, obtainedAt: now - 60_000, expiresAt: now - 1 }));
@@ -87,21 +96,27 @@ describe('refresh failures', () => {
 
 describe('discovery refuses what it must not trust', () => {
   let server: Server | undefined;
-  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+  afterEach(
+    () =>
+      new Promise<void>((r) => {
+        if (server) server.close(() => { r(); });
+        else r();
+      }),
+  );
 
   /** An API whose routes answer with the given JSON (path → body), everything else 404. */
   async function api(routes: (base: string) => Record<string, unknown>, unauthorizedHeader?: (base: string) => string): Promise<string> {
     let base = '';
     server = createServer((req, res) => {
       const body = routes(base)[req.url ?? ''];
-      if (req.url === '/api/v1/me' && unauthorizedHeader) {
+      if ((req.url === '/api/v1/me' || (req.url === '/mcp' && req.method === 'POST')) && unauthorizedHeader) {
         res.writeHead(401, { 'www-authenticate': unauthorizedHeader(base) }).end();
         return;
       }
       if (body === undefined) res.writeHead(404).end();
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => { r(); }));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return base;
   }
@@ -133,6 +148,24 @@ describe('discovery refuses what it must not trust', () => {
       '/.well-known/openid-configuration': { issuer: 'https://evil.example', authorization_endpoint: `${b}/auth`, token_endpoint: `${b}/token`, response_types_supported: ['code'] },
     }));
     await expect(discoverAuthServer(base)).rejects.toThrow(/did not give its metadata/);
+  });
+
+  it('a hosted MCP endpoint: its 401 leads to its own metadata; a sibling resource is refused', async () => {
+    const base = await api(
+      // Only the 401 names where the metadata is (no well-known URL has it).
+      (b) => ({ '/metadata-for-mcp': { resource: `${b}/other`, authorization_servers: [b] } }),
+      (b) => `Bearer resource_metadata="${b}/metadata-for-mcp"`,
+    );
+    await expect(discoverAuthServer(`${base}/mcp`, fetch, 'mcp')).rejects.toThrow(/hosted MCP endpoint at .*\/mcp does not offer OAuth login: its metadata names another resource \(http:\/\/127\.0\.0\.1:\d+\/other\)/);
+  });
+
+  it('a hosted MCP endpoint without a challenge: the path-aware metadata (RFC 9728 §3.1) names the endpoint as the resource', async () => {
+    const base = await api((b) => ({
+      '/.well-known/oauth-protected-resource': { resource: b, authorization_servers: ['https://wrong.example'] },
+      '/.well-known/oauth-protected-resource/mcp': { resource: `${b}/mcp`, authorization_servers: [b] },
+      '/.well-known/oauth-authorization-server': { issuer: b, authorization_endpoint: `${b}/auth`, token_endpoint: `${b}/token`, response_types_supported: ['code'] },
+    }));
+    expect(await discoverAuthServer(`${base}/mcp`, fetch, 'mcp')).toMatchObject({ issuer: base, resource: `${base}/mcp` });
   });
 
   it('no client id and no dynamic registration: says to pass --client-id', async () => {

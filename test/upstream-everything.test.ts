@@ -16,8 +16,8 @@ const TOKEN = 'lqp_everything_test_token_7d1c0b';
 
 interface Seen {
   method: string;
-  authorization?: string;
-  organization?: string;
+  authorization?: string | undefined;
+  organization?: string | undefined;
   body: string;
 }
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
       err += c.toString();
       if (err.includes('listening on port')) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`server-everything exited (${code}): ${err}`)));
+    child.once('exit', (code) => { reject(new Error(`server-everything exited (${code}): ${err}`)); });
   });
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -57,17 +57,19 @@ beforeAll(async () => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => { resolve(); }));
   url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/mcp`;
 }, 30_000);
 
 afterAll(async () => {
-  child?.kill();
+  child.kill();
   for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => {
+    proxy.close(() => { resolve(); });
+  });
 });
 
-const toolCalls = (name: string) => seen.filter((s) => s.method === 'POST' && s.body.includes('"tools/call"') && JSON.parse(s.body).params?.name === name);
+const toolCalls = (name: string) => seen.filter((s) => s.method === 'POST' && s.body.includes('"tools/call"') && (JSON.parse(s.body) as { params?: { name?: string } }).params?.name === name);
 
 async function connect(args: string[], answer?: 'approve' | 'decline') {
   const home = tempHome();
@@ -75,9 +77,9 @@ async function connect(args: string[], answer?: 'approve' | 'decline') {
   const c = await connectCli(['serve', '--mcp-url', url, ...args], env, answer ? { elicitation: {} } : {});
   const shown: string[] = [];
   if (answer) {
-    c.client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    c.client.setRequestHandler(ElicitRequestSchema, (req) => {
       shown.push(String((req.params as { message?: string }).message));
-      return answer === 'approve' ? { action: 'accept', content: { approve: true } } : { action: 'decline' };
+      return Promise.resolve(answer === 'approve' ? { action: 'accept', content: { approve: true } } : { action: 'decline' });
     });
   }
   const call = async (name: string, a: Record<string, unknown> = {}) =>
@@ -126,7 +128,7 @@ describe('serve --mcp-url against @modelcontextprotocol/server-everything', () =
     expect(approved.structuredContent).toMatchObject({ outcome: 'executed' });
     const calls = toolCalls('toggle-simulated-logging');
     expect(calls.length).toBe(before + 1);
-    expect(JSON.parse(calls.at(-1)!.body).params.arguments).toEqual({});
+    expect((JSON.parse(calls.at(-1)!.body) as { params: { arguments: unknown } }).params.arguments).toEqual({});
     expect(JSON.stringify(approved)).toContain('Started simulated');
     await a.close();
   });
@@ -147,7 +149,7 @@ function freePort(): Promise<number> {
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+      s.close(() => { resolve(port); });
     });
   });
 }

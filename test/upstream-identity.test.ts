@@ -14,7 +14,7 @@ afterAll(() => sandbox.close());
 /** A user whose REST API URL points nowhere useful: only the hosted endpoint is used. */
 function user() {
   const u = cliUser('https://api.invalid');
-  delete (u.env as Record<string, string>).LOOPIQ_API_URL;
+  delete (u.env).LOOPIQ_API_URL;
   return u;
 }
 
@@ -28,7 +28,7 @@ describe('identity commands in upstream mode', () => {
     expect(login.stdout).toContain('as Alex Rivera <alex@example.com>');
     expect(login.stdout).toMatch(/\d+ tools \(\d+ read-only/);
     const config = readFileSync(join(home.env.LOOPIQ_CONFIG_DIR, 'config.json'), 'utf8');
-    expect(JSON.parse(config).mcpUrl).toBe(mcpUrl);
+    expect((JSON.parse(config) as { mcpUrl?: string }).mcpUrl).toBe(mcpUrl);
     expect(config).not.toContain(SANDBOX_TOKENS.alex);
 
     const orgs = await cli(['orgs']);
@@ -75,7 +75,7 @@ describe('identity commands in upstream mode', () => {
     const path = join(home.dir, 'claude_desktop_config.json');
     const r = await cli(['install', '--client', 'claude-desktop', '--config-path', path, '--mcp-url', `${sandbox.url}/mcp`, '--org', 'org_acme']);
     expect(r.code, r.stderr).toBe(0);
-    const entry = JSON.parse(readFileSync(path, 'utf8')).mcpServers.loopiq as { args: string[] };
+    const entry = (JSON.parse(readFileSync(path, 'utf8')) as { mcpServers: { loopiq: { args: string[] } } }).mcpServers.loopiq;
     expect(entry.args.slice(1)).toEqual(['serve', '--mcp-url', `${sandbox.url}/mcp`, '--org', 'org_acme']);
     expect(readFileSync(path, 'utf8')).not.toMatch(/lqp_/);
     const plain = await cli(['install', '--client', 'claude-desktop', '--config-path', path, '--mcp-url', 'http://example.com/mcp']);

@@ -33,9 +33,9 @@ async function connect(args: string[], e: Record<string, string>, answer?: 'appr
   const shown: string[] = [];
   const c = await connectCli(['serve', '--mcp-url', `${sandbox.url}/mcp`, ...args], e, answer ? { elicitation: {} } : {});
   if (answer) {
-    c.client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    c.client.setRequestHandler(ElicitRequestSchema, (req) => {
       shown.push(String((req.params as { message?: string }).message));
-      return answer === 'approve' ? { action: 'accept', content: { approve: true } } : { action: 'decline' };
+      return Promise.resolve(answer === 'approve' ? { action: 'accept', content: { approve: true } } : { action: 'decline' });
     });
   }
   const call = async (name: string, args: Record<string, unknown> = {}) => (await c.client.callTool({ name, arguments: args })) as Result;
@@ -260,7 +260,7 @@ describe('serve --mcp-url against the sandbox /mcp', () => {
     await c.client.listTools();
     // The endpoint can only notify once the proxy's notification stream (GET /mcp) is open.
     await until(() => sandbox.mcp.streamsOpened > streams);
-    const changed = new Promise<void>((resolve) => c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    const changed = new Promise<void>((resolve) => { c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => { resolve(); }); });
     const name = `loopiq_added_${Date.now()}`;
     sandbox.mcp.addTool(name);
     await changed;
@@ -330,7 +330,7 @@ describe('endpoint down at start', () => {
     const c = await connectCli(['serve', '--mcp-url', `http://127.0.0.1:${port}/mcp`], e);
     const first = await c.client.listTools();
     expect(first.tools.map((t) => t.name)).toEqual(['loopiq_execute_approved_action']);
-    const changed = new Promise<void>((resolve) => c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    const changed = new Promise<void>((resolve) => { c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => { resolve(); }); });
     const up = await startSandbox({ port });
     try {
       await changed;
@@ -356,7 +356,7 @@ function freePort(): Promise<number> {
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+      s.close(() => { resolve(port); });
     });
   });
 }

@@ -17,6 +17,7 @@ import { credentialConfiguration, fromTokenResponse, reloginHint } from '../auth
 import { StoredTokenSource } from '../auth/oauth/token-source.js';
 import type { GlobalFlags } from '../config/settings.js';
 import { rememberLogin } from './login.js';
+import { inspectEndpoint, storeMcpLogin, type McpFlags } from './upstream-identity.js';
 import { commandContext, processIo, refuseWithEnvToken, type CommandContext, type Io } from './context.js';
 
 export interface OAuthLoginOptions extends GlobalFlags {
@@ -40,36 +41,82 @@ function loginTimeoutMs(env: NodeJS.ProcessEnv): number {
 
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
-export async function loginOAuth(opts: OAuthLoginOptions, io: Io = processIo()): Promise<number> {
-  refuseWithEnvToken(io, 'log in');
+async function runFlow(io: Io, server: AuthServer, opts: OAuthLoginOptions, again: string): Promise<FlowResult & { flow: Flow }> {
   const flow: Flow = opts.device ? 'device' : 'web';
-  const ctx = await commandContext(opts, io);
-  const server = await discoverAuthServer(ctx.settings.apiUrl);
   const clientId = opts.clientId || io.env.LOOPIQ_OAUTH_CLIENT_ID || undefined;
   const timeoutMs = loginTimeoutMs(io.env);
-  const tokens = flow === 'web' ? await webFlow(ctx, server, clientId, opts.browser !== false, timeoutMs) : await deviceFlow(ctx, server, clientId, timeoutMs);
-  const { response, finish } = tokens;
+  const result = flow === 'web' ? await webFlow(io, server, clientId, opts.browser !== false, timeoutMs, again) : await deviceFlow(io, server, clientId, timeoutMs, again);
+  return { ...result, flow };
+}
+
+function credentialOf(server: AuthServer, tokens: FlowResult & { flow: Flow }): OAuthCredential {
+  const revocation = revocationEndpoint(server);
+  const cred = fromTokenResponse(
+    {
+      kind: 'oauth',
+      v: 1,
+      issuer: server.issuer,
+      tokenEndpoint: server.metadata.token_endpoint,
+      ...(revocation ? { revocationEndpoint: revocation } : {}),
+      clientId: tokens.clientId,
+      resource: server.resource,
+      flow: tokens.flow,
+    },
+    tokens.response,
+  );
+  registerSecrets(cred);
+  return cred;
+}
+
+export async function loginOAuth(opts: OAuthLoginOptions, io: Io = processIo()): Promise<number> {
+  refuseWithEnvToken(io, 'log in');
+  const ctx = await commandContext(opts, io);
+  const server = await discoverAuthServer(ctx.settings.apiUrl);
+  const tokens = await runFlow(io, server, opts, `\`loopiq-mcp login --${opts.device ? 'device' : 'web'}\``);
+  const { finish } = tokens;
   try {
-    const cred = fromTokenResponse(
-      {
-        kind: 'oauth',
-        v: 1,
-        issuer: server.issuer,
-        tokenEndpoint: server.metadata.token_endpoint,
-        ...(revocationEndpoint(server) ? { revocationEndpoint: revocationEndpoint(server)! } : {}),
-        clientId: tokens.clientId,
-        resource: server.resource,
-        flow,
-      },
-      response,
-    );
-    registerSecrets(cred);
+    const cred = credentialOf(server, tokens);
     const me = await verify(ctx, cred.accessToken);
     await ctx.keychain.set(serialize(cred));
     const selected = await rememberLogin(ctx, me, opts.apiUrl !== undefined);
     finish?.(true, `Logged in as ${me.user.name}. loopiq-mcp stored the login in your OS keychain.`);
     report(ctx, opts, me, cred, selected);
     return 0;
+  } catch (err) {
+    finish?.(false, toLoopIqError(err).message);
+    throw err;
+  }
+}
+
+/**
+ * `login --mcp-url URL --web|--device`: discovery starts at the hosted MCP endpoint (its RFC 9728
+ * metadata, or its 401), the token is checked by initialize + tools/list at the endpoint, and the
+ * login is stored for the endpoint's origin with the URL remembered, as for a pasted token.
+ */
+export async function loginOAuthMcp(url: URL, opts: OAuthLoginOptions & McpFlags, io: Io = processIo()): Promise<number> {
+  refuseWithEnvToken(io, 'log in');
+  const server = await discoverAuthServer(url.href, fetch, 'mcp');
+  const tokens = await runFlow(io, server, opts, `\`loopiq-mcp login --mcp-url ${url.href} --${opts.device ? 'device' : 'web'}\``);
+  const { finish } = tokens;
+  try {
+    const cred: OAuthCredential = { ...credentialOf(server, tokens), mcpUrl: url.href };
+    let seen;
+    try {
+      seen = await inspectEndpoint(url, cred.accessToken, opts.org, io.env);
+    } catch (err) {
+      const e = toLoopIqError(err);
+      throw new LoopIqError(e.code, `The hosted MCP endpoint did not accept the new OAuth access token: ${e.message}`, 'Nothing was stored. Try again, or ask your LoopIQ administrator whether OAuth is enabled for the MCP endpoint.');
+    }
+    const expiry = cred.expiresAt === undefined ? 'does not expire' : `expires ${time(cred.expiresAt)}`;
+    const code = await storeMcpLogin(url, opts, io, serialize(cred), seen, `OAuth login (${cred.issuer}) stored in the OS keychain; the access token ${expiry}${cred.refreshToken ? ' and is refreshed automatically' : ''}.`, {
+      auth: 'oauth',
+      flow: cred.flow,
+      issuer: cred.issuer,
+      accessTokenExpiresAt: expiresAtIso(cred),
+      refreshable: !!cred.refreshToken,
+    });
+    finish?.(true, 'Logged in to the hosted MCP endpoint. loopiq-mcp stored the login in your OS keychain.');
+    return code;
   } catch (err) {
     finish?.(false, toLoopIqError(err).message);
     throw err;
@@ -113,7 +160,7 @@ interface FlowResult {
   finish?: (ok: boolean, detail: string) => void;
 }
 
-async function webFlow(ctx: CommandContext, server: AuthServer, clientId: string | undefined, browser: boolean, timeoutMs: number): Promise<FlowResult> {
+async function webFlow(io: Io, server: AuthServer, clientId: string | undefined, browser: boolean, timeoutMs: number, again: string): Promise<FlowResult> {
   const receiver = await startLoopbackReceiver(timeoutMs);
   let finish: FlowResult['finish'];
   try {
@@ -129,9 +176,9 @@ async function webFlow(ctx: CommandContext, server: AuthServer, clientId: string
       resource: server.resource,
       ...(server.scopes.length ? { scope: server.scopes.join(' ') } : {}),
     });
-    const err = ctx.io.stderr;
+    const err = io.stderr;
     if (browser) {
-      const opened = await openBrowser(url.href, ctx.io.env);
+      const opened = await openBrowser(url.href, io.env);
       err.write(opened ? 'Opening your browser to log in to LoopIQ. If it did not open, visit:\n' : 'Could not open a browser. Open this URL to log in to LoopIQ:\n');
     } else {
       err.write('Open this URL in a browser to log in to LoopIQ:\n');
@@ -142,17 +189,17 @@ async function webFlow(ctx: CommandContext, server: AuthServer, clientId: string
     finish = cb.finish;
     const denied = cb.url.searchParams.get('error');
     if (denied) {
-      throw new LoopIqError('unauthenticated', `The authorization server did not authorize loopiq-mcp (${denied}${cb.url.searchParams.get('error_description') ? `: ${cb.url.searchParams.get('error_description')}` : ''}).`, 'Nothing was stored. Run `loopiq-mcp login --web` again to retry.');
+      throw new LoopIqError('unauthenticated', `The authorization server did not authorize loopiq-mcp (${denied}${cb.url.searchParams.get('error_description') ? `: ${cb.url.searchParams.get('error_description')}` : ''}).`, `Nothing was stored. Run ${again} again to retry.`);
     }
     // openid-client checks state (before anything is sent), iss (RFC 9207) and the PKCE verifier.
     if (cb.url.searchParams.get('state') !== state) {
-      throw new LoopIqError('unauthenticated', 'The login response did not carry the state this login sent (it may be forged); it was refused and no code was redeemed.', 'Nothing was stored. Run `loopiq-mcp login --web` again.');
+      throw new LoopIqError('unauthenticated', 'The login response did not carry the state this login sent (it may be forged); it was refused and no code was redeemed.', `Nothing was stored. Run ${again} again.`);
     }
     let response: oidc.TokenEndpointResponse;
     try {
       response = await oidc.authorizationCodeGrant(client.config, cb.url, { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: false }, { resource: server.resource });
     } catch (e) {
-      throw oauthFailure('Exchanging the authorization code', e, 'Nothing was stored. Run `loopiq-mcp login --web` again.');
+      throw oauthFailure('Exchanging the authorization code', e, `Nothing was stored. Run ${again} again.`);
     }
     return { response, clientId: client.clientId, finish: cb.finish };
   } catch (e) {
@@ -162,7 +209,7 @@ async function webFlow(ctx: CommandContext, server: AuthServer, clientId: string
   }
 }
 
-async function deviceFlow(ctx: CommandContext, server: AuthServer, clientId: string | undefined, timeoutMs: number): Promise<FlowResult> {
+async function deviceFlow(io: Io, server: AuthServer, clientId: string | undefined, timeoutMs: number, again: string): Promise<FlowResult> {
   const client = await oauthClient(server, { clientId, flow: 'device' });
   let started: oidc.DeviceAuthorizationResponse;
   try {
@@ -170,7 +217,7 @@ async function deviceFlow(ctx: CommandContext, server: AuthServer, clientId: str
   } catch (e) {
     throw oauthFailure('Starting the device login', e, 'Try again, or use `loopiq-mcp login --web`.');
   }
-  const err = ctx.io.stderr;
+  const err = io.stderr;
   err.write(`To log in to LoopIQ, open this URL on any device:\n${started.verification_uri}\n`);
   err.write(`and enter the code: ${started.user_code}\n`);
   if (started.verification_uri_complete) err.write(`Or open this URL, which already carries the code:\n${started.verification_uri_complete}\n`);
@@ -182,9 +229,9 @@ async function deviceFlow(ctx: CommandContext, server: AuthServer, clientId: str
     return { response, clientId: client.clientId };
   } catch (e) {
     const code = oauthErrorCode(e);
-    if (code === 'access_denied') throw new LoopIqError('unauthenticated', 'The login was denied at the authorization server.', 'Nothing was stored. Run `loopiq-mcp login --device` again if that was a mistake.');
-    if (code === 'expired_token' || signal.aborted) throw new LoopIqError('timeout', 'The device code expired before the login was approved.', 'Nothing was stored. Run `loopiq-mcp login --device` again and enter the new code sooner.');
-    throw oauthFailure('The device login', e, 'Nothing was stored. Run `loopiq-mcp login --device` again.');
+    if (code === 'access_denied') throw new LoopIqError('unauthenticated', 'The login was denied at the authorization server.', `Nothing was stored. Run ${again} again if that was a mistake.`);
+    if (code === 'expired_token' || signal.aborted) throw new LoopIqError('timeout', 'The device code expired before the login was approved.', `Nothing was stored. Run ${again} again and enter the new code sooner.`);
+    throw oauthFailure('The device login', e, `Nothing was stored. Run ${again} again.`);
   }
 }
 

@@ -6,6 +6,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import { Keychain } from '../auth/keychain.js';
+import { expiresAtIso, parseStored, type OAuthCredential } from '../auth/oauth/credential.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
 import { HostedMcp } from '../backend/hosted-mcp.js';
@@ -33,34 +34,57 @@ export async function upstreamUrl(flags: McpFlags, env: NodeJS.ProcessEnv, setti
 }
 
 function client(url: URL, tokens: TokenSource, org: string | undefined, env: NodeJS.ProcessEnv) {
-  return new HostedMcp({ url: url.href, tokens, org: async () => org, userAgent: () => userAgent(), env, timeoutMs: 15_000, retry: { attempts: 2, baseDelayMs: 200 } });
+  return new HostedMcp({ url: url.href, tokens, org: () => Promise.resolve(org), userAgent: () => userAgent(), env, timeoutMs: 15_000, retry: { attempts: 2, baseDelayMs: 200 } });
 }
 
 const whoamiTool = (tools: Tool[]) => tools.find((t) => isReadOnly(t) && /(^|_)(whoami|me|current_user|get_current_user)$/.test(t.name));
 
-export async function loginMcp(flags: McpFlags & { withToken?: boolean }, io: Io = processIo()): Promise<number> {
+export type LoginMcpFlags = McpFlags & { withToken?: boolean; web?: boolean; device?: boolean; browser?: boolean; clientId?: string };
+
+export async function loginMcp(flags: LoginMcpFlags, io: Io = processIo()): Promise<number> {
+  // OAuth: discovery starts at the endpoint (login-oauth.ts); what follows is the same as below.
+  if (!flags.mcpUrl) throw new LoopIqError('config_invalid', 'No hosted MCP endpoint URL.', 'Use --mcp-url https://ai.loopiq.com/mcp.');
+  const url = secureUrl(flags.mcpUrl, '--mcp-url');
+  if (flags.web || flags.device) return (await import('./login-oauth.js')).loginOAuthMcp(url, flags, io);
   refuseWithEnvToken(io, 'log in');
-  const settings = await resolveSettings(flags, io.env);
-  const url = secureUrl(flags.mcpUrl!, '--mcp-url');
   const token = (flags.withToken ? await readAll(io.stdin) : io.stdin.isTTY ? await promptHidden(io, 'Paste your LoopIQ token (input hidden): ') : '').trim();
   if (!token) throw new LoopIqError('not_logged_in', 'No token was given.', 'Pipe it: `loopiq-mcp login --mcp-url URL --with-token < token.txt`, or run in a terminal.');
   if (/\s/.test(token)) throw new LoopIqError('not_logged_in', 'The token contains whitespace.', 'Paste exactly one token.');
-  const mcp = client(url, new StaticTokenSource('env', token), flags.org, io.env);
-  let tools: Tool[];
-  let who: unknown;
-  let orgs: { id: string; slug?: string; name?: string; mcpEnabled?: boolean }[] | undefined;
-  let server: { name: string; version: string } | undefined;
+  const seen = await inspectEndpoint(url, token, flags.org, io.env);
+  return storeMcpLogin(url, flags, io, token, seen, 'Token stored in the OS keychain.');
+}
+
+export interface EndpointView {
+  tools: Tool[];
+  who: unknown;
+  orgs: { id: string; slug?: string; name?: string; mcpEnabled?: boolean }[] | undefined;
+  server: { name: string; version: string } | undefined;
+}
+
+/** What the endpoint shows this access token: initialize + tools/list (+ whoami and organizations when it has them). */
+export async function inspectEndpoint(url: URL, accessToken: string, org: string | undefined, env: NodeJS.ProcessEnv): Promise<EndpointView> {
+  const mcp = client(url, new StaticTokenSource('env', accessToken), org, env);
   try {
-    tools = await mcp.listTools();
-    server = await mcp.serverInfo();
+    const tools = await mcp.listTools();
+    const server = await mcp.serverInfo();
     const w = whoamiTool(tools);
-    if (w) who = (await mcp.callTool(w.name, {}, true)).structuredContent;
+    const who = w ? (await mcp.callTool(w.name, {}, true)).structuredContent : undefined;
     const o = findOrganizationsTool(tools);
-    if (o) orgs = await listOrganizations(mcp, o);
+    const orgs = o ? await listOrganizations(mcp, o) : undefined;
+    return { tools, who, orgs, server };
   } finally {
     await mcp.close();
   }
-  await new Keychain(url.origin, io.env).set(token);
+}
+
+/**
+ * Stores the login (a pasted token, or an OAuth login's JSON) in the keychain entry for the
+ * endpoint's origin, remembers the URL and the organization, and reports.
+ */
+export async function storeMcpLogin(url: URL, flags: McpFlags, io: Io, secret: string, seen: EndpointView, stored: string, extraJson: Record<string, unknown> = {}): Promise<number> {
+  const settings = await resolveSettings(flags, io.env);
+  const { tools, who, orgs, server } = seen;
+  await new Keychain(url.origin, io.env).set(secret);
   let selected: { id: string; slug: string; name: string } | undefined;
   let note: string;
   const want = flags.org ?? (await settings.config.read()).organizations[url.origin]?.id;
@@ -72,8 +96,8 @@ export async function loginMcp(flags: McpFlags & { withToken?: boolean }, io: Io
   } else if (want && !orgs) {
     selected = { id: want, slug: want, name: want };
     note = `Organization ${want} is selected as given: this endpoint has no organizations tool, so it could not be checked.`;
-  } else if (orgs && orgs.length === 1 && usable.length === 1) {
-    const o = usable[0]!;
+  } else if (orgs?.length === 1 && usable.length === 1 && usable[0]) {
+    const o = usable[0];
     selected = { id: o.id, slug: o.slug ?? o.id, name: o.name ?? o.id };
     note = `Selected ${selected.name} (${selected.id}) automatically: it is your only organization.`;
   } else {
@@ -85,16 +109,23 @@ export async function loginMcp(flags: McpFlags & { withToken?: boolean }, io: Io
   });
   const user = (who as { user?: { name?: string; email?: string } } | undefined)?.user;
   if (flags.json) {
-    io.stdout.write(`${JSON.stringify({ mcpUrl: url.href, server, user: user ?? null, tools: tools.length, readOnlyTools: tools.filter(isReadOnly).length, organizations: orgs ?? null, selectedOrganization: selected ?? null }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ mcpUrl: url.href, server, user: user ?? null, tools: tools.length, readOnlyTools: tools.filter(isReadOnly).length, organizations: orgs ?? null, selectedOrganization: selected ?? null, ...extraJson }, null, 2)}\n`);
     return 0;
   }
   const print = (l = '') => io.stdout.write(`${l}\n`);
   print(`Logged in to the hosted MCP endpoint ${url.href}${server ? ` (${server.name} ${server.version})` : ''}${user ? ` as ${user.name ?? ''} <${user.email ?? ''}>` : ''}.`);
-  print(`${tools.length} tools (${tools.filter(isReadOnly).length} read-only; the others run only after a human approves). Token stored in the OS keychain.`);
+  print(`${tools.length} tools (${tools.filter(isReadOnly).length} read-only; the others run only after a human approves). ${stored}`);
   if (orgs) for (const o of orgs) print(`  ${o.id === selected?.id ? '*' : ' '} ${(o.slug ?? o.id).padEnd(16)} ${o.name ?? ''} (${o.id}${o.mcpEnabled === false ? ', MCP disabled' : ''})`);
   print(note);
   print('`loopiq-mcp serve` now relays this endpoint (pass --api-url to use the REST API instead).');
   return 0;
+}
+
+/** The stored OAuth login for the endpoint's origin (read after the calls, so a refresh they made shows). */
+async function storedOAuth(url: URL, env: NodeJS.ProcessEnv): Promise<OAuthCredential | undefined> {
+  const raw = await new Keychain(url.origin, env).get().catch(() => null);
+  const c = raw ? parseStored(raw) : undefined;
+  return c?.kind === 'oauth' ? c : undefined;
 }
 
 async function withStored<T>(url: URL, flags: McpFlags, io: Io, run: (mcp: HostedMcp, tools: Tool[], settings: Settings) => Promise<T>): Promise<T> {
@@ -152,31 +183,37 @@ export async function useOrgMcp(url: URL, idOrSlug: string, flags: McpFlags, io:
 export async function statusMcp(url: URL, flags: McpFlags, io: Io = processIo()): Promise<number> {
   const settings = await resolveSettings(flags, io.env);
   const sel = await orgSelection({ ...settings, apiOrigin: url.origin });
-  const report: Record<string, unknown> = { ok: false, mode: 'hosted-mcp', mcpUrl: url.href, readOnly: settings.readOnly, token: { source: io.env.LOOPIQ_TOKEN ? 'env' : 'keychain', valid: false }, organization: sel?.value ?? null };
+  const source = io.env.LOOPIQ_TOKEN ? 'env' : 'keychain';
+  let listed: { tools: number; readOnlyTools: number } | undefined;
   let problem: string | undefined;
   try {
-    await withStored(url, flags, io, async (_mcp, tools) => {
-      report.tools = tools.length;
-      report.readOnlyTools = tools.filter(isReadOnly).length;
-      (report.token as { valid: boolean }).valid = true;
-    });
+    listed = await withStored(url, flags, io, (_mcp, tools) => Promise.resolve({ tools: tools.length, readOnlyTools: tools.filter(isReadOnly).length }));
   } catch (err) {
     problem = toLoopIqError(err).describe();
   }
+  const valid = listed !== undefined;
+  const oauth = io.env.LOOPIQ_TOKEN ? undefined : await storedOAuth(url, io.env);
+  const token = { source, valid, ...(oauth ? { kind: 'oauth', expiresAt: expiresAtIso(oauth), oauth: { issuer: oauth.issuer, flow: oauth.flow, refreshable: !!oauth.refreshToken } } : {}) };
   if (!sel) problem = [problem, 'No organization selected: run `loopiq-mcp use-org <id>`.'].filter(Boolean).join('\n');
-  report.ok = !problem;
-  if (problem) report.problem = problem;
-  if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else {
+  const ok = !problem;
+  if (flags.json) {
+    const report = { ok, mode: 'hosted-mcp', mcpUrl: url.href, readOnly: settings.readOnly, token, organization: sel?.value ?? null, ...listed, ...(problem ? { problem } : {}) };
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
     const print = (l: string) => io.stdout.write(`${l}\n`);
     print(`Mode:         hosted MCP endpoint ${url.href}${settings.readOnly ? ' (read-only)' : ''}`);
-    print(`Token:        from ${(report.token as { source: string }).source}; ${(report.token as { valid: boolean }).valid ? 'accepted' : 'NOT VALID'}`);
-    print(`Tools:        ${report.tools ?? '-'}${report.tools !== undefined ? ` (${report.readOnlyTools} read-only; the others need a human approval)` : ''}`);
+    const expiry = oauth?.expiresAt === undefined ? 'access token without expiry' : `access token expires ${new Date(oauth.expiresAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`;
+    print(
+      oauth
+        ? `Token:        OAuth (${oauth.flow === 'web' ? 'browser' : 'device'} login at ${oauth.issuer}), from keychain; ${valid ? expiry : 'NOT VALID'}${oauth.refreshToken ? ', refreshed automatically' : ''}`
+        : `Token:        from ${source}; ${valid ? 'accepted' : 'NOT VALID'}`,
+    );
+    print(`Tools:        ${listed ? `${String(listed.tools)} (${String(listed.readOnlyTools)} read-only; the others need a human approval)` : '-'}`);
     print(`Organization: ${sel?.value ?? '-'}`);
     if (problem) print(`              ${problem.replace(/\n/g, '\n              ')}`);
-    print(report.ok ? 'Status:       ready' : 'Status:       NOT READY');
+    print(ok ? 'Status:       ready' : 'Status:       NOT READY');
   }
-  return report.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 /** `doctor` in upstream mode: the endpoint answers initialize + tools/list with the stored token; the org is one of the user's. */

@@ -18,9 +18,9 @@ type Rec = Record<string, unknown>;
 
 export interface McpHttpRecord {
   method: string;
-  authorization?: string;
-  organization?: string;
-  userAgent?: string;
+  authorization?: string | undefined;
+  organization?: string | undefined;
+  userAgent?: string | undefined;
 }
 
 export interface McpToolCall {
@@ -50,9 +50,22 @@ interface ToolSpec {
 
 const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const json = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value as Rec });
+/** What an identity tool (it needs no organization) is given as one. */
+const NO_ORG: SandboxOrg = { id: '', slug: '', name: '', mcpEnabled: false, members: {} };
 const fail = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: message }] });
 
+/**
+ * The endpoint as an OAuth protected resource (set by the sandbox's authorization server):
+ * `admit` validates a bearer token for this resource and enters it in the token table (false: an
+ * OAuth token not valid here); a 401 points at `resourceMetadataUrl` (RFC 9728 §5.1).
+ */
+export interface McpOAuthGuard {
+  resourceMetadataUrl: string;
+  admit(token: string | undefined): Promise<boolean | undefined>;
+}
+
 export class SandboxMcpEndpoint {
+  oauth?: McpOAuthGuard;
   readonly http: McpHttpRecord[] = [];
   readonly calls: McpToolCall[] = [];
   readonly faults: McpFault[] = [];
@@ -115,7 +128,7 @@ export class SandboxMcpEndpoint {
         annotations: READ,
         run: (a, org) => {
           const q = String(a.query).toLowerCase();
-          const items = this.fake.records.workItems.filter((w) => w.organizationId === org.id && `${String(w.title)} ${String(w.description ?? '')}`.toLowerCase().includes(q)).slice(0, 20);
+          const items = this.fake.records.workItems.filter((w) => w.organizationId === org.id && `${String(w.title)} ${typeof w.description === 'string' ? w.description : ''}`.toLowerCase().includes(q)).slice(0, 20);
           if (this.plantForeign) items.push({ id: 'wi_foreign_1', organizationId: 'org_foreign', title: 'Foreign secret work item' });
           return json({ items });
         },
@@ -195,8 +208,10 @@ export class SandboxMcpEndpoint {
       if (!org && !spec.noOrg) return fail('The LoopIQ-Organization header is required for this tool.');
       if (typeof args.organizationId === 'string' && args.organizationId !== org?.id) return fail(`organizationId ${args.organizationId} is not the selected organization.`);
       const key = typeof args.idempotencyKey === 'string' ? `${org?.id ?? "-"}:${spec.name}:${args.idempotencyKey}` : undefined;
-      if (key && this.done.has(key)) return this.done.get(key)!;
-      let result = spec.run(args, org!, userId);
+      const earlier = key ? this.done.get(key) : undefined;
+      if (earlier) return earlier;
+      // An identity tool (noOrg) ignores the organization.
+      let result = spec.run(args, org ?? NO_ORG, userId);
       if (this.echoAuthorization && result.structuredContent) {
         const authorization = extra.requestInfo?.headers.authorization;
         result = json({ ...result.structuredContent, debug: { authorization } });
@@ -230,36 +245,54 @@ export class SandboxMcpEndpoint {
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const deny = (status: number, message: string) => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }));
+      const challenge = status === 401 && this.oauth ? { 'www-authenticate': `Bearer resource_metadata="${this.oauth.resourceMetadataUrl}"` } : {};
+      res.writeHead(status, { 'content-type': 'application/json', ...challenge }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }));
     };
     const token = /^Bearer (.+)$/.exec(header(HEADERS.authorization) ?? '')?.[1];
+    if ((await this.oauth?.admit(token)) === false) {
+      deny(401, 'The token is not valid for this resource (expired, revoked, or issued for another one).');
+      return;
+    }
     const auth = token ? this.fake.tokens.get(token) : undefined;
-    if (!auth || auth.revoked) return deny(401, 'The token is not valid.');
+    if (!auth || auth.revoked) {
+      deny(401, 'The token is not valid.');
+      return;
+    }
     let body: unknown;
     if (text) {
       try {
         body = JSON.parse(text);
       } catch {
-        return deny(400, 'Parse error');
+        deny(400, 'Parse error');
+        return;
       }
     }
     const msg = body as { method?: string; params?: { name?: string; arguments?: Rec } } | undefined;
     const orgHeader = header(HEADERS.organization);
     if (orgHeader) {
       const org = this.fake.orgs.find((o) => o.id === orgHeader) ?? this.fake.orgs.find((o) => o.slug === orgHeader);
-      if (!org || !org.members[auth.userId]) return deny(403, `You are not a member of organization ${orgHeader}.`);
-      if (!org.mcpEnabled) return deny(403, `MCP is disabled for organization ${org.name}.`);
+      if (!org || !org.members[auth.userId]) {
+        deny(403, `You are not a member of organization ${orgHeader}.`);
+        return;
+      }
+      if (!org.mcpEnabled) {
+        deny(403, `MCP is disabled for organization ${org.name}.`);
+        return;
+      }
     } else {
       // Before an organization is selected: only the session, the tool list and identity tools.
       const identity = msg?.method === 'tools/call' && this.specs().some((t) => t.noOrg && t.name === msg.params?.name);
       const allowed = req.method !== 'POST' || identity || ['initialize', 'ping', 'tools/list'].includes(msg?.method ?? '') || msg?.method?.startsWith('notifications/');
-      if (!allowed) return deny(400, 'The LoopIQ-Organization header is required.');
+      if (!allowed) {
+        deny(400, 'The LoopIQ-Organization header is required.');
+        return;
+      }
     }
     if (msg?.method === 'tools/call') {
       const dry = msg.params?.arguments?.dryRun === true;
       const i = this.faults.findIndex((f) => f.tool === msg.params?.name && (f.dryRun === undefined || f.dryRun === dry));
-      if (i >= 0) {
-        const f = this.faults[i]!;
+      const f = i >= 0 ? this.faults[i] : undefined;
+      if (f) {
         if (!f.times || f.times <= 1) this.faults.splice(i, 1);
         else f.times--;
         if (f.kind === 'unavailable') {
@@ -267,11 +300,11 @@ export class SandboxMcpEndpoint {
           return;
         }
         // Let it run, then cut the connection instead of answering.
-        res.writeHead = (() => res) as unknown as ServerResponse['writeHead'];
-        res.end = (() => {
+        res.writeHead = () => res;
+        res.end = () => {
           req.socket.destroy();
           return res;
-        }) as unknown as ServerResponse['end'];
+        };
       }
     }
 
@@ -288,11 +321,11 @@ export class SandboxMcpEndpoint {
     if (req.method === 'GET') {
       // The stream is registered before its headers go out; the request itself lasts as long as the stream.
       const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
-      res.writeHead = ((...a: unknown[]) => {
+      res.writeHead = (...a: unknown[]) => {
         const r = writeHead(...a);
         if (res.statusCode === 200) this.streamsOpened++;
         return r;
-      }) as unknown as ServerResponse['writeHead'];
+      };
     }
     await session.transport.handleRequest(req, res, body);
   }

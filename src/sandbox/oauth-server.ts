@@ -10,11 +10,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { FakeLoopIq, startSandbox, type RunningSandbox, type SandboxOptions } from './fake-loopiq.js';
+import type { McpOAuthGuard } from './mcp-endpoint.js';
 import { USERS } from './seed.js';
 
 /** The scope of the LoopIQ API (the only resource this authorization server knows). */
 export const SANDBOX_OAUTH_SCOPE = 'loopiq';
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const MCP_PATH = '/mcp';
 
 export interface OAuthSandboxOptions extends SandboxOptions {
   port?: number;
@@ -63,17 +65,29 @@ class OAuthResourceServer extends FakeLoopIq {
     return `${this.baseUrl}/.well-known/oauth-protected-resource`;
   }
 
+  /** The MCP endpoint's resource identifier (its URL, as the MCP authorization spec names it). */
+  mcpResource() {
+    return `${this.baseUrl}${MCP_PATH}`;
+  }
+
+  /** The hosted-style MCP endpoint as a second protected resource of the same authorization server. */
+  mcpGuard(): McpOAuthGuard {
+    return { resourceMetadataUrl: `${this.baseUrl}/.well-known/oauth-protected-resource${MCP_PATH}`, admit: (token) => this.admit(token, this.mcpResource()) };
+  }
+
   override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
-    if (req.method === 'GET' && path === '/.well-known/oauth-protected-resource') {
+    // RFC 9728 §3.1: the API's metadata at the root, the MCP endpoint's under its path.
+    const described = path === '/.well-known/oauth-protected-resource' ? 'api' : path === `/.well-known/oauth-protected-resource${MCP_PATH}` ? 'mcp' : undefined;
+    if (req.method === 'GET' && described) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          resource: this.baseUrl,
+          resource: described === 'api' ? this.baseUrl : this.mcpResource(),
           authorization_servers: [this.issuer],
           scopes_supported: [SANDBOX_OAUTH_SCOPE],
           bearer_methods_supported: ['header'],
-          resource_name: 'LoopIQ sandbox API',
+          resource_name: described === 'api' ? 'LoopIQ sandbox API' : 'LoopIQ sandbox hosted MCP endpoint',
         }),
       );
       return;
@@ -82,29 +96,32 @@ class OAuthResourceServer extends FakeLoopIq {
     res.writeHead = ((status: number, ...rest: unknown[]) => {
       if (status === 401) res.setHeader('www-authenticate', `Bearer resource_metadata="${this.resourceMetadataUrl()}"`);
       return writeHead(status, ...rest);
-    }) as typeof res.writeHead;
-    await this.admit(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]);
+    });
+    await this.admit(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1], this.baseUrl);
     return super.handle(req, res);
   }
 
   /**
    * Introspection, in process: an access token is valid while the provider still holds it (not
-   * expired, not revoked) and it was issued for this API (its audience is our resource indicator).
-   * Valid tokens are entered in the fake's token table for the request; others are taken out.
+   * expired, not revoked) and it was issued for `audience` (the resource indicator of the API or of
+   * the MCP endpoint: a token for one is refused by the other). Valid tokens are entered in the
+   * fake's token table for the request; others are taken out. Undefined: not an OAuth token (the
+   * sandbox's demo tokens), left to the usual check.
    */
-  private async admit(token: string | undefined) {
-    if (!token || !this.provider || (this.tokens.has(token) && !this.oauthTokens.has(token))) return;
+  async admit(token: string | undefined, audience: string): Promise<boolean | undefined> {
+    if (!token || !this.provider || (this.tokens.has(token) && !this.oauthTokens.has(token))) return undefined;
     const at = await this.provider.AccessToken.find(token).catch(() => undefined);
     const user = at?.accountId ? sandboxUser(at.accountId) : undefined;
-    if (!at || !user || at.aud !== this.baseUrl) {
+    if (!at || !user || at.aud !== audience) {
       this.tokens.delete(token);
       this.oauthTokens.delete(token);
-      return;
+      return false;
     }
     if (!this.tokens.has(token)) {
-      this.issueToken(user.id, { token, name: `OAuth (${at.clientId})`, expiresInMs: at.exp! * 1000 - Date.now(), scopes: (at.scope ?? '').split(' ').filter(Boolean) });
+      this.issueToken(user.id, { token, name: `OAuth (${at.clientId ?? '?'})`, expiresInMs: (at.exp ?? 0) * 1000 - Date.now(), scopes: (at.scope ?? '').split(' ').filter(Boolean) });
       this.oauthTokens.add(token);
     }
+    return true;
   }
 }
 
@@ -116,14 +133,18 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
 
   const sockets = new Set<Socket>();
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
-  const server: Server = createServer((req, res) => handler(req, res));
+  const server: Server = createServer((req, res) => {
+    handler(req, res);
+  });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.oauthPort ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.oauthPort ?? 0, '127.0.0.1', () => {
+      resolve();
+    });
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const resource = api.url;
@@ -148,25 +169,27 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
         enabled: true,
         defaultResource: () => resource,
         useGrantedResource: () => true,
+        // Two resources: the REST API and the hosted-style MCP endpoint; each token is for one of them.
         getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
-          return { scope: SANDBOX_OAUTH_SCOPE, audience: resource, accessTokenTTL: ttl, accessTokenFormat: 'opaque' };
+          if (indicator !== resource && indicator !== fake.mcpResource()) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return { scope: SANDBOX_OAUTH_SCOPE, audience: indicator, accessTokenTTL: ttl, accessTokenFormat: 'opaque' };
         },
       },
     },
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
     // Refresh tokens for every client allowed to use them; each use rotates it (the old one is
     // consumed, and using a consumed one revokes the whole grant).
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
     rotateRefreshToken: true,
     ttl: { AccessToken: ttl, RefreshToken: 14 * 86_400, DeviceCode: options.deviceCodeTtl ?? 600, Grant: 14 * 86_400, Interaction: 3600, Session: 86_400 },
-    findAccount: async (_ctx, id) => {
+    findAccount: (_ctx, id) => {
       const user = sandboxUser(id);
-      return user ? { accountId: id, claims: () => ({ sub: id, email: user.email, name: user.name }) } : undefined;
+      return Promise.resolve(user ? { accountId: id, claims: () => ({ sub: id, email: user.email, name: user.name }) } : undefined);
     },
     loadExistingGrant: async (ctx) => {
       // Consent given once (per client and user) is remembered, as real servers do.
-      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      const clientId = ctx.oidc.client?.clientId;
+      const grantId = ctx.oidc.result?.consent?.grantId || (clientId ? ctx.oidc.session?.grantIdFor(clientId) : undefined);
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
   };
@@ -193,13 +216,16 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
     if (endpoint === 'device_authorization' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && options.deviceInterval) {
       (ctx.body as Record<string, unknown>).interval = options.deviceInterval;
     }
-    const params = (ctx.oidc?.params ?? {}) as { grant_type?: string };
+    // Typed as always there, but absent when the request failed before the provider set it up.
+    const oidcContext = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
+    const params = (oidcContext?.params ?? {}) as { grant_type?: string };
     const error = ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' ? String((ctx.body as { error?: string }).error) : undefined;
     events.push({ endpoint, ...(params.grant_type ? { grantType: params.grant_type } : {}), status: ctx.status, ...(error ? { error } : {}), at: Date.now() });
   });
   provider.on('server_error', (_ctx: unknown, err: Error) => process.stderr.write(`sandbox authorization server error: ${err.message}\n`));
   fake.provider = provider;
   fake.issuer = issuer;
+  api.mcp.oauth = fake.mcpGuard();
   const callback = provider.callback();
   handler = (req, res) => void callback(req, res);
 
@@ -211,7 +237,11 @@ export async function startOAuthSandbox(options: OAuthSandboxOptions = {}): Prom
     slowDownNext: (n) => (slowDowns = n),
     close: async () => {
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
       await api.close();
     },
   };
@@ -241,6 +271,7 @@ export async function runOAuthSandbox(opts: { port?: string; oauthPort?: string 
       `  export LOOPIQ_API_URL=${s.api.url}`,
       '  loopiq-mcp login --web            # or --device, or --web --no-browser',
       '  loopiq-mcp status',
+      `  loopiq-mcp login --mcp-url ${s.api.url}${MCP_PATH} --web   # the hosted-style MCP endpoint, same login`,
       '',
     ].join('\n'),
   );

@@ -18,7 +18,9 @@ export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): 
   return new Promise((resolve) => {
     try {
       const child = spawn(cmd, args, { stdio: 'ignore', detached: true, shell: false, env });
-      child.once('error', () => resolve(false));
+      child.once('error', () => {
+        resolve(false);
+      });
       child.once('spawn', () => {
         child.unref();
         resolve(true);

@@ -17,7 +17,10 @@ export type Flow = 'web' | 'device';
 /** Plain http is allowed to loopback only (checked at discovery); tell openid-client so. */
 export function configuration(server: oidc.ServerMetadata, clientId: string): oidc.Configuration {
   const config = new oidc.Configuration(server, clientId, { token_endpoint_auth_method: 'none' }, oidc.None());
-  if (new URL(server.issuer).protocol === 'http:' && isLoopbackHost(new URL(server.issuer).hostname)) oidc.allowInsecureRequests(config);
+  if (new URL(server.issuer).protocol === 'http:' && isLoopbackHost(new URL(server.issuer).hostname)) {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated only as a warning sign; used for loopback issuers alone (the sandbox), never a remote one
+    oidc.allowInsecureRequests(config);
+  }
   return config;
 }
 

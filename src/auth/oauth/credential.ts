@@ -25,6 +25,8 @@ export interface OAuthCredential {
   scope?: string;
   /** How the login was made (shown by `status`). */
   flow: 'web' | 'device';
+  /** The hosted MCP endpoint this login is for (`login --mcp-url`); absent for the REST API. */
+  mcpUrl?: string;
 }
 
 export type StoredCredential = { kind: 'token'; token: string } | OAuthCredential;

@@ -14,7 +14,7 @@ export function oauthFailure(what: string, err: unknown, hint: string): LoopIqEr
   const code = oauthErrorCode(err);
   const description = err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError ? err.error_description : undefined;
   // fetch failures carry the reason (ECONNREFUSED, ENOTFOUND, …) in their cause.
-  const network = (err as { cause?: { code?: string; message?: string; cause?: { code?: string } } })?.cause;
-  const detail = code ? `${code}${description ? `: ${description}` : ''}` : (network?.code ?? network?.cause?.code ?? network?.message ?? (err as Error)?.message ?? String(err));
+  const network = err instanceof Error ? (err.cause as { code?: string; message?: string; cause?: { code?: string } } | undefined) : undefined;
+  const detail = code ? `${code}${description ? `: ${description}` : ''}` : (network?.code ?? network?.cause?.code ?? network?.message ?? (err instanceof Error ? err.message : String(err)));
   return new LoopIqError(code ? 'unauthenticated' : 'network', `${what} failed (${detail}).`, hint);
 }

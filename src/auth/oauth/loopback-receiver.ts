@@ -11,7 +11,7 @@ export interface Callback {
   /** The full redirect URL as received (code, state, iss, or error). */
   url: URL;
   /** Answer the browser and close the listener. */
-  finish(ok: boolean, detail: string): void;
+  finish: (ok: boolean, detail: string) => void;
 }
 
 export interface LoopbackReceiver {
@@ -53,11 +53,13 @@ export async function startLoopbackReceiver(timeoutMs: number): Promise<Loopback
   const close = () => {
     clearTimeout(timer);
     server.close();
-    server.closeAllConnections?.();
+    server.closeAllConnections();
   };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => {
+      resolve();
+    });
   });
   const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
   const timer = setTimeout(() => {

@@ -24,7 +24,7 @@ import { oauthErrorCode, oauthFailure } from './errors.js';
 
 const LOCK = { stale: 20_000, update: 5_000, retries: { retries: 200, factor: 1.2, minTimeout: 20, maxTimeout: 250 } };
 
-export const reloginHint = (c: Pick<OAuthCredential, 'flow'>) => `Log in again: \`loopiq-mcp login --${c.flow}\`.`;
+export const reloginHint = (c: Pick<OAuthCredential, 'flow' | 'mcpUrl'>) => `Log in again: \`loopiq-mcp login${c.mcpUrl ? ` --mcp-url ${c.mcpUrl}` : ''} --${c.flow}\`.`;
 
 export function credentialConfiguration(c: OAuthCredential): oidc.Configuration {
   secureUrl(c.tokenEndpoint, 'the stored token endpoint');
@@ -47,7 +47,7 @@ export function fromTokenResponse(base: Omit<OAuthCredential, 'accessToken' | 'o
 }
 
 export class OAuthSession {
-  private inflight?: Promise<OAuthCredential>;
+  private inflight: Promise<OAuthCredential> | undefined;
 
   constructor(
     private readonly store: SecretStore,
@@ -107,7 +107,7 @@ export class OAuthSession {
       try {
         await this.store.set(serialize(next));
       } catch (err) {
-        throw new LoopIqError('keychain_unavailable', `The access token was refreshed but could not be stored in the OS keychain: ${(err as Error).message}`, `Fix the keychain (\`loopiq-mcp doctor\`), then ${reloginHint(current).toLowerCase()}`);
+        throw new LoopIqError('keychain_unavailable', `The access token was refreshed but could not be stored in the OS keychain: ${(err as Error).message}`, `Fix the keychain (\`loopiq-mcp doctor\`), then ${reloginHint(current).replace(/^L/, 'l')}`);
       }
       log.debug(`oauth: refreshed the access token for ${this.opts.origin}`);
       return next;

@@ -4,9 +4,9 @@
  * refreshed shortly before it expires and after a 401, through OAuthSession (one refresh across
  * all processes). The refresh code is loaded only when an OAuth login is found.
  *
- * The hosted MCP endpoint mode (DESIGN §3b) can take its bearer token from this same object:
- * `get()` before each HTTP request and `reload()` after a 401 — e.g. behind the SDK transport's
- * `fetch` option — so both modes share one login, one lock and one refresh.
+ * The hosted MCP endpoint mode (DESIGN §3b) takes its bearer token from this same object:
+ * HostedMcp's transport `fetch` calls `get()` before each HTTP request and `reload()` after a 401,
+ * so both modes share one login, one lock and one refresh (test/oauth-mcp.test.ts).
  */
 import type { SecretStore } from '../keychain.js';
 import { log } from '../../util/log.js';
@@ -18,7 +18,7 @@ const tokenOf = (c: StoredCredential | undefined) => (c === undefined ? undefine
 
 export class StoredTokenSource implements TokenSource {
   readonly kind = 'keychain' as const;
-  private current?: Promise<StoredCredential>;
+  private current: Promise<StoredCredential> | undefined;
   private session?: Promise<OAuthSession>;
 
   constructor(
@@ -37,7 +37,8 @@ export class StoredTokenSource implements TokenSource {
 
   async get(): Promise<string> {
     const c = await this.credential();
-    if (c.kind === 'token' || !needsRefresh(c)) return tokenOf(c)!;
+    if (c.kind === 'token') return c.token;
+    if (!needsRefresh(c)) return c.accessToken;
     try {
       return (await this.refresh(c.accessToken)).accessToken;
     } catch (err) {
