@@ -5,9 +5,7 @@ import { HostedMcp, McpBackend } from '../backend/hosted-mcp.js';
 import { UpstreamCatalog } from '../backend/upstream-catalog.js';
 import { UpstreamOrg } from '../backend/upstream-org.js';
 import { resolveSettings } from '../config/settings.js';
-import { WriteGate } from '../gate/gate.js';
-import { requester } from '../gate/process-tree.js';
-import { gateStores } from '../gate/stores.js';
+import { serverGate } from '../gate/stores.js';
 import { orgSelection, type OrgRef } from '../server/org-scope.js';
 import { endWithClient } from '../server/lifecycle.js';
 import { serveStdio } from '../server/server.js';
@@ -27,7 +25,6 @@ const RETRY_MS = 10_000;
  */
 export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = await resolveSettings(opts, env);
-  const { channels, timeoutMs, waitMs, writeTimeoutMs: attemptMs } = settings.confirm;
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
   let url: URL;
@@ -65,20 +62,7 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
   await catalog.loadCache();
   const upstreamOrg: UpstreamOrg = new UpstreamOrg(() => orgSelection(selection), mcp, (signal) => catalog.liveAll(signal));
   const org = (signal?: AbortSignal): Promise<OrgRef> => upstreamOrg.current(signal);
-  const { audit, approvals } = gateStores(settings.stateDir, env);
-  const gate = new WriteGate({
-    backend: new McpBackend(mcp),
-    audit,
-    approvals,
-    apiOrigin: endpoint,
-    channels,
-    confirmTimeoutMs: timeoutMs,
-    waitMs,
-    attemptMs,
-    requester: requester(),
-    env,
-    currentOrg: (signal) => org(signal),
-  });
+  const gate = serverGate(settings, env, { backend: new McpBackend(mcp), apiOrigin: endpoint, currentOrg: org });
   const server = createUpstreamServer({ mcp, catalog, gate, org, readOnly: settings.readOnly, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.oninitialized = () => {
     const info = server.getClientVersion();

@@ -1,7 +1,6 @@
 import { ApiClient } from '../api/client.js';
-import { WriteGate } from '../gate/gate.js';
-import { requester } from '../gate/process-tree.js';
-import { gateStores } from '../gate/stores.js';
+import { RestBackend } from '../backend/rest.js';
+import { serverGate } from '../gate/stores.js';
 import { resolveSettings, type GlobalFlags } from '../config/settings.js';
 import { StaticTokenSource, type TokenSource } from '../auth/token-source.js';
 import { createTokenSource } from '../auth/tokens.js';
@@ -32,7 +31,6 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   const storedMcpUrl = opts.sandbox || opts.apiUrl || env.LOOPIQ_API_URL ? undefined : (await settings.config.read()).mcpUrl;
   if (storedMcpUrl) return (await import('./serve-upstream.js')).serveUpstream({ ...opts, mcpUrl: storedMcpUrl }, env);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
-  const { channels, timeoutMs, waitMs, writeTimeoutMs: attemptMs } = settings.confirm;
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
   if (opts.sandbox) {
@@ -61,20 +59,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     env,
   });
   const scope = new OrgScope(api, settings);
-  const { audit, approvals } = gateStores(settings.stateDir, env);
-  const gate = new WriteGate({
-    api,
-    audit,
-    approvals,
-    apiOrigin: settings.apiOrigin,
-    channels,
-    confirmTimeoutMs: timeoutMs,
-    waitMs,
-    attemptMs,
-    requester: requester(),
-    env,
-    currentOrg: (signal) => scope.current(signal),
-  });
+  const gate = serverGate(settings, env, { backend: new RestBackend(api), apiOrigin: settings.apiOrigin, currentOrg: (signal) => scope.current(signal) });
   const server = createMcpServer({ api, scope, tools, gate, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.server.oninitialized = () => {
     const info = server.server.getClientVersion();
