@@ -22,7 +22,7 @@ const TOKEN = SANDBOX_TOKENS.alex;
 const CERT = 'cert_acme_2';
 const PACKAGE = { parent: { title: 'Remediate access review' }, tasks: [{ title: 'Remove 3 leavers' }, { title: 'Re-run the review' }], certificationId: CERT };
 
-type Result = { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Result = { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- relayed results are the endpoint's own shapes; each test reads the fields it asserts on
 
 function env(extra: Record<string, string> = {}, home = tempHome()) {
   return baseEnv({ ...home.env, LOOPIQ_TOKEN: TOKEN, LOOPIQ_ORG: 'org_acme', LOOPIQ_GATE_SECRETS: 'file', LOOPIQ_CONFIRM: 'elicitation', ...extra });
