@@ -1,5 +1,6 @@
-/** What cli.ts and program.ts share: how a command's result or failure becomes an exit code. */
+/** What serve-main.ts and program.ts share: how a command's result or failure becomes an exit code. */
 import type { ServeOptions } from './commands/serve.js';
+import type { CodeCache } from './launch/code-cache.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -22,10 +23,10 @@ export async function run(action: () => Promise<number | undefined | void>): Pro
 }
 
 /** `serve`, however it was parsed. */
-export function runServe(opts: ServeOptions): Promise<void> {
+export function runServe(opts: ServeOptions, codeCache?: CodeCache): Promise<void> {
   return run(async () => {
     if (process.stdin.isTTY) process.stderr.write((await import('./commands/serve-banner.js')).serveBanner(opts));
     const { serve } = await import('./commands/serve.js');
-    await serve(opts);
+    await serve(opts, process.env, codeCache);
   });
 }

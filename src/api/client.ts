@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { TokenSource } from '../auth/token-source.js';
@@ -130,9 +130,9 @@ export class ApiClient {
     if (endpoint.orgScoped && !options.org) {
       throw new LoopIqError('no_organization', 'No organization is selected for this request.', 'Run `loopiq-mcp use-org <id|slug>`.');
     }
-    const requestId = options.requestId ?? randomUUID();
+    const requestId = options.requestId ?? nodeCrypto().randomUUID();
     // randomUUID draws from a cached entropy pool; randomBytes would make a syscall per call.
-    const traceparent = `00-${randomUUID().replace(/-/g, '')}-${randomUUID().slice(0, 8)}${randomUUID().slice(0, 8)}-01`;
+    const traceparent = `00-${nodeCrypto().randomUUID().replace(/-/g, '')}-${nodeCrypto().randomUUID().slice(0, 8)}${nodeCrypto().randomUUID().slice(0, 8)}-01`;
     const url = new URL(this.baseUrl + endpoint.path);
     for (const [k, v] of Object.entries(endpoint.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     if (options.dryRun) url.searchParams.set('dryRun', 'true');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -73,7 +73,7 @@ export class UpstreamCatalog {
     stateDir: string,
     private readonly filter: UpstreamFilter,
   ) {
-    this.file = join(stateDir, 'upstream-tools', `${createHash('sha256').update(mcp.url.href).digest('hex').slice(0, 16)}.json`);
+    this.file = join(stateDir, 'upstream-tools', `${nodeCrypto().createHash('sha256').update(mcp.url.href).digest('hex').slice(0, 16)}.json`);
   }
 
   async loadCache(): Promise<void> {

@@ -10,6 +10,8 @@ import { orgSelection, type OrgRef } from '../server/org-scope.js';
 import { endWithClient } from '../server/lifecycle.js';
 import { serveStdio } from '../server/server.js';
 import { createUpstreamServer } from '../server/upstream-server.js';
+import { WarmUp } from '../server/warm-up.js';
+import type { CodeCache } from '../launch/code-cache.js';
 import { secureUrl } from '../util/loopback.js';
 import { log } from '../util/log.js';
 import { userAgent } from '../util/user-agent.js';
@@ -23,7 +25,7 @@ const RETRY_MS = 10_000;
  * keychain token, same pinned org (sent as a header on every request and filled into org
  * arguments), same gate for every tool not marked read-only.
  */
-export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env, codeCache?: CodeCache): Promise<void> {
   const settings = await resolveSettings(opts, env);
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
@@ -63,10 +65,13 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
   const upstreamOrg: UpstreamOrg = new UpstreamOrg(() => orgSelection(selection), mcp, (signal) => catalog.liveAll(signal));
   const org = (signal?: AbortSignal): Promise<OrgRef> => upstreamOrg.current(signal);
   const gate = serverGate(settings, env, { backend: new McpBackend(mcp), apiOrigin: endpoint, currentOrg: org });
-  const server = createUpstreamServer({ mcp, catalog, gate, org, readOnly: settings.readOnly, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
+  let firstRefresh: Promise<void> | undefined;
+  const warmUp = new WarmUp(() => firstRefresh ?? Promise.resolve(), codeCache);
+  const server = createUpstreamServer({ mcp, catalog, gate, org, readOnly: settings.readOnly, onAnswer: warmUp.answered, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.oninitialized = () => {
     const info = server.getClientVersion();
     if (info) Object.assign(client, { name: info.name, version: info.version });
+    warmUp.start();
   };
 
   // The cached list is served at once; the live one replaces it (and is retried while the endpoint is down).
@@ -93,6 +98,6 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
   ]);
   // Upstream tool names change at run time: the server itself answers a call to an unknown one.
   await serveStdio(server, undefined);
-  void refresh();
+  firstRefresh = refresh();
   log.debug(`relaying ${endpoint}${settings.readOnly ? ' (read-only)' : ''}`);
 }

@@ -7,7 +7,8 @@ import { createTokenSource } from '../auth/tokens.js';
 import { endWithClient } from '../server/lifecycle.js';
 import { OrgScope } from '../server/org-scope.js';
 import { createMcpServer, serveStdio } from '../server/server.js';
-import { warmUp } from '../server/warm-up.js';
+import { WarmUp } from '../server/warm-up.js';
+import type { CodeCache } from '../launch/code-cache.js';
 import { selectTools, type ToolFilter } from '../tools/index.js';
 import { log, routeConsoleToStderr } from '../util/log.js';
 import { userAgent } from '../util/user-agent.js';
@@ -23,13 +24,13 @@ export interface ServeOptions extends GlobalFlags, ToolFilter {
 }
 
 /** The stdio MCP server that desktop clients launch. Holds no ports (except the sandbox's loopback fake). */
-export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env, codeCache?: CodeCache): Promise<void> {
   routeConsoleToStderr();
-  if (opts.mcpUrl || env.LOOPIQ_MCP_URL || opts.mcp) return (await import('./serve-upstream.js')).serveUpstream(opts, env);
+  if (opts.mcpUrl || env.LOOPIQ_MCP_URL || opts.mcp) return (await import('./serve-upstream.js')).serveUpstream(opts, env, codeCache);
   let settings = await resolveSettings(opts, env);
   // The endpoint stored by `login --mcp-url` (an explicit REST URL or the REST sandbox wins).
   const storedMcpUrl = opts.sandbox || opts.apiUrl || env.LOOPIQ_API_URL ? undefined : (await settings.config.read()).mcpUrl;
-  if (storedMcpUrl) return (await import('./serve-upstream.js')).serveUpstream({ ...opts, mcpUrl: storedMcpUrl }, env);
+  if (storedMcpUrl) return (await import('./serve-upstream.js')).serveUpstream({ ...opts, mcpUrl: storedMcpUrl }, env, codeCache);
   const tools = selectTools({ ...opts, readOnly: settings.readOnly });
   let tokens: TokenSource;
   let closeSandbox: (() => Promise<void>) | undefined;
@@ -60,11 +61,12 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   });
   const scope = new OrgScope(api, settings);
   const gate = serverGate(settings, env, { backend: new RestBackend(api), apiOrigin: settings.apiOrigin, currentOrg: (signal) => scope.current(signal) });
-  const server = createMcpServer({ api, scope, tools, gate, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
+  const warmUp = new WarmUp(() => scope.whoami(), codeCache);
+  const server = createMcpServer({ api, scope, tools, gate, onAnswer: warmUp.answered, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.server.oninitialized = () => {
     const info = server.server.getClientVersion();
     if (info) Object.assign(client, { name: info.name, version: info.version });
-    warmUp(scope);
+    warmUp.start();
   };
 
   endWithClient([() => server.close(), () => api.close(), () => closeSandbox?.()]);

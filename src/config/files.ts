@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { mkdir, readFile, rename, writeFile, unlink, chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LoopIqError } from '../api/errors.js';
@@ -6,7 +6,7 @@ import { LoopIqError } from '../api/errors.js';
 /** Write via temp file + rename, so readers never see half a file. File 0600, dir 0700. */
 export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${path}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, content, { mode });
     await chmod(tmp, mode);

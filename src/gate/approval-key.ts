@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { join } from 'node:path';
 import { canonicalJson } from './digest.js';
 import { withLock } from './lock.js';
@@ -38,12 +38,12 @@ export class GateKey {
   }
 
   async mac(value: unknown): Promise<string> {
-    return createHmac('sha256', await this.load()).update(canonicalJson(value)).digest('hex');
+    return nodeCrypto().createHmac('sha256', await this.load()).update(canonicalJson(value)).digest('hex');
   }
 
   async verify(value: unknown, mac: unknown): Promise<boolean> {
     if (typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return false;
     const expected = Buffer.from(await this.mac(value), 'hex');
-    return timingSafeEqual(expected, Buffer.from(mac, 'hex'));
+    return nodeCrypto().timingSafeEqual(expected, Buffer.from(mac, 'hex'));
   }
 }

@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -54,7 +54,7 @@ const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
 export function newApprovalCode(): string {
   let s = '';
-  for (let i = 0; i < 6; i++) s += ALPHABET.charAt(randomInt(ALPHABET.length));
+  for (let i = 0; i < 6; i++) s += ALPHABET.charAt(nodeCrypto().randomInt(ALPHABET.length));
   return s;
 }
 
@@ -114,7 +114,7 @@ export class Approvals {
     const record: Unsigned = {
       ...a,
       status: 'pending',
-      idempotencyKey: `loopiq-mcp-${randomUUID()}`,
+      idempotencyKey: `loopiq-mcp-${nodeCrypto().randomUUID()}`,
       id: await this.freeCode(),
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + APPROVAL_TTL_MS).toISOString(),

@@ -80,7 +80,12 @@ export class AuditLog {
     anchorSlot?: () => Promise<SecretSlot>,
   ) {
     this.path = join(dir, 'audit.jsonl');
-    this.anchorSlot = anchorSlot ?? preferKeychain(`audit-anchor:${sha256(this.path).slice(0, 16)}`, join(dir, 'audit.anchor'), env);
+    if (anchorSlot) this.anchorSlot = anchorSlot;
+    else {
+      // Named on first use: hashing would load node:crypto, which a server start does not need.
+      let slot: (() => Promise<SecretSlot>) | undefined;
+      this.anchorSlot = () => (slot ??= preferKeychain(`audit-anchor:${sha256(this.path).slice(0, 16)}`, join(dir, 'audit.anchor'), env))();
+    }
   }
 
   /** Refuses a state dir others can write and an audit log that is a symbolic link. */

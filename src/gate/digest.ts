@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { stringifyOrUndefined } from '../util/json.js';
 
 /** JSON with sorted keys, so equal requests always hash equal. */
@@ -11,7 +11,7 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+export const sha256 = (s: string) => nodeCrypto().createHash('sha256').update(s).digest('hex');
 
 /** A REST write, or a hosted MCP tool call (the two backends' exact requests). */
 export type DigestedRequest =

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** A process, identified so that a reused pid is not mistaken for it. */
@@ -35,7 +34,8 @@ function linuxInfo(pid: number): ProcInfo | undefined {
 
 function psInfo(pid: number): ProcInfo | undefined {
   try {
-    const out = execFileSync('ps', ['-o', 'ppid=,lstart=,comm=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim();
+    // Taken here, not imported: a server start does not need node:child_process.
+    const out = process.getBuiltinModule('node:child_process').execFileSync('ps', ['-o', 'ppid=,lstart=,comm=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim();
     const m = /^(\d+)\s+(\w{3}\s+\w{3}\s+\d+\s+[\d:]+\s+\d{4})\s+(.*)$/.exec(out);
     if (!m) return undefined;
     const [, ppid = '', started = '', comm = ''] = m;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Keychain } from '../auth/keychain.js';
@@ -57,4 +57,4 @@ export function preferKeychain(account: string, fallbackPath: string, env: NodeJ
     })());
 }
 
-export const randomSecret = () => randomBytes(32).toString('hex');
+export const randomSecret = () => nodeCrypto().randomBytes(32).toString('hex');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -28,6 +28,8 @@ export interface ServerDeps {
   gate: WriteGate;
   /** Prefix on every result, e.g. "[SANDBOX] ". */
   label?: string;
+  /** Called after each tool call is answered. */
+  onAnswer?: () => void;
 }
 
 const INSTRUCTIONS =
@@ -51,7 +53,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         annotations: tool.annotations,
       },
       async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
-        const requestId = randomUUID();
+        const requestId = nodeCrypto().randomUUID();
         const progressToken = extra._meta?.progressToken;
         let step = 0;
         const base = {
@@ -97,6 +99,8 @@ export function createMcpServer(deps: ServerDeps): McpServer {
           // reject such a result outright. Without it, clients show the model the text (fenced).
           const { structuredContent: _none, ...result } = toolResult(deps.label, text, { error: data }, true);
           return result;
+        } finally {
+          deps.onAnswer?.();
         }
       },
     );

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
@@ -20,6 +20,8 @@ export interface UpstreamServerDeps {
   org(signal?: AbortSignal): Promise<OrgRef>;
   readOnly: boolean;
   label?: string;
+  /** Called after each tool call is answered. */
+  onAnswer?: () => void;
 }
 
 // The SDK deprecates Server for everything but advanced uses; relaying tools whose JSON Schemas
@@ -61,7 +63,7 @@ export function createUpstreamServer(deps: UpstreamServerDeps): LowLevelServer {
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const { name } = req.params;
     const args = (req.params.arguments ?? {});
-    const requestId = randomUUID();
+    const requestId = nodeCrypto().randomUUID();
     const progressToken = extra._meta?.progressToken;
     let step = 0;
     const progress = async (message: string) => {
@@ -106,6 +108,8 @@ export function createUpstreamServer(deps: UpstreamServerDeps): LowLevelServer {
       });
     } catch (err) {
       return { isError: true, content: [{ type: 'text', text: (deps.label ?? '') + toLoopIqError(err).describe() }] };
+    } finally {
+      deps.onAnswer?.();
     }
   });
   return server;

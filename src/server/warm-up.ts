@@ -1,39 +1,74 @@
-import { setFlagsFromString } from 'node:v8';
+import type { CodeCache } from '../launch/code-cache.js';
 import { log } from '../util/log.js';
-import { flushCompileCache } from './compile-cache.js';
-import type { OrgScope } from './org-scope.js';
 
 /** Long enough for a `tools/list` sent right after `initialized` to be answered first. */
 const START_DELAY_MS = 10;
-/** After the warm-up, long enough for a first call already under way to load what it needs. */
+/** How long to wait for a first tool call before the code cache is taken without one. */
+const FIRST_ANSWER_WAIT_MS = 20_000;
+/** Quiet time after the first answer before the cache is taken (a second call may follow at once). */
+const QUIET_MS = 300;
+/** After the cache, long enough for anything still under way to load what it needs. */
 const SETTLE_DELAY_MS = 2_000;
 
 /**
- * Called on `initialized`: while the client is still idle, do what the first tool call would
- * otherwise do on its own time — read the token, load the HTTP stack, open the connection and fetch
- * the identity that pins the organization (`/me`, cached by OrgScope) — then persist the compile
- * cache and settle V8 for a long, mostly idle life. A failure here is dropped: the first real call
- * retries it and reports it properly.
+ * A server's first seconds, in order:
+ * 1. on `initialized`, while the client is still idle, do what the first tool call would otherwise
+ *    do on its own time (`prepare`: read the token, load the HTTP stack, open the connection, fetch
+ *    the identity that pins the organization); a failure is dropped — the first real call retries
+ *    it and reports it properly;
+ * 2. once the first call has been answered (or after 20 s without one), store the compiled code for
+ *    the next start (launch/code-cache.ts);
+ * 3. then settle V8 for a long, mostly idle life.
+ * The order matters: V8 refuses a code cache made under other flags, so the cache is taken first.
  */
-export function warmUp(scope: OrgScope): void {
-  const timer = setTimeout(() => {
-    const t0 = performance.now();
-    scope
-      .whoami()
-      .then(
-        () => {
-          log.debug(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`);
-        },
-        (err: unknown) => {
-          log.debug(`warm-up skipped: ${err instanceof Error ? err.message : String(err)}`);
-        },
-      )
-      .finally(() => {
-        flushCompileCache();
-        setTimeout(settleForIdleLife, SETTLE_DELAY_MS).unref();
-      });
-  }, START_DELAY_MS);
-  timer.unref();
+export class WarmUp {
+  private prepared = false;
+  private hasAnswered = false;
+  private finished = false;
+  private wait: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly prepare: () => Promise<unknown>,
+    private readonly codeCache?: CodeCache,
+  ) {}
+
+  /** On `initialized`. */
+  start(): void {
+    setTimeout(() => {
+      const t0 = performance.now();
+      this.prepare()
+        .then(
+          () => {
+            log.debug(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`);
+          },
+          (err: unknown) => {
+            log.debug(`warm-up skipped: ${err instanceof Error ? err.message : String(err)}`);
+          },
+        )
+        .finally(() => {
+          this.prepared = true;
+          this.wait = setTimeout(() => void this.finish(), this.hasAnswered ? QUIET_MS : FIRST_ANSWER_WAIT_MS).unref();
+        });
+    }, START_DELAY_MS).unref();
+  }
+
+  /** After every tool answer (cheap: only the first one counts). */
+  readonly answered = (): void => {
+    if (this.hasAnswered) return;
+    this.hasAnswered = true;
+    if (!this.prepared || this.finished) return;
+    clearTimeout(this.wait);
+    this.wait = setTimeout(() => void this.finish(), QUIET_MS).unref();
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const stage = this.hasAnswered ? 'answered' : 'started';
+    const saved = this.codeCache?.save(stage) ?? false;
+    log.debug(`code cache: ${this.codeCache?.status ?? 'none (not started from dist/cli.js)'} at start${saved ? `; saved (${stage})` : ''}`);
+    setTimeout(settleForIdleLife, SETTLE_DELAY_MS).unref();
+  }
 }
 
 /**
@@ -41,13 +76,13 @@ export function warmUp(scope: OrgScope): void {
  * what a grown young generation and its optimizing compilers took (~30-50 MB after a few hundred
  * calls, never given back). From here on: the young generation stays the size it is; on Node >= 22
  * no TurboFan (Maglev remains: same CPU per call); WebAssembly (undici's HTTP parser) tiers up no
- * further. Set only now, once everything the calls need is loaded: changing
- * V8 flags makes V8 refuse code caches made under the old ones (Node's own built-in modules
- * included), which costs ~20 ms on whatever loads afterwards.
+ * further. Set only now, once everything the calls need is loaded and the code cache is taken:
+ * changing V8 flags makes V8 refuse code caches made under the old ones.
  */
 function settleForIdleLife(): void {
   // Without Maglev (Node 20) code would fall back to Sparkplug: ~+100 µs CPU per call for ~3 MB.
   const hasMaglev = Number(process.versions.node.split('.')[0]) >= 22;
+  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
   for (const flag of ['--semi-space-growth-factor=1', ...(hasMaglev ? ['--no-turbofan'] : []), '--liftoff-only', '--no-wasm-dynamic-tiering', '--no-wasm-tier-up']) {
     setFlagsFromString(flag);
   }

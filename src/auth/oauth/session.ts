@@ -9,7 +9,7 @@
  * src/gate/lock.ts: that one treats a lock older than 5 s as abandoned, and a refresh is a
  * network call that can take longer, so a live holder would be overtaken and two refreshes run.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../util/node-crypto.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -55,7 +55,7 @@ export class OAuthSession {
   ) {}
 
   private lockPath() {
-    const id = createHash('sha256').update(this.opts.origin).digest('hex').slice(0, 16);
+    const id = nodeCrypto().createHash('sha256').update(this.opts.origin).digest('hex').slice(0, 16);
     return join(this.opts.stateDir, `oauth-refresh-${id}.lock`);
   }
 

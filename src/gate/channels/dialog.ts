@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+// node:child_process is taken when a dialog opens (process.getBuiltinModule): loading it costs a start ~3 ms.
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { ApprovalChannel } from './channel.js';
@@ -123,7 +124,7 @@ export function openDialog(title: string, text: string, timeoutMs: number, env: 
       live.delete(child);
       resolve(v);
     };
-    child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'ignore'], shell: false, env: { ...env, ...cmd.env } });
+    child = process.getBuiltinModule('node:child_process').spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'ignore'], shell: false, env: { ...env, ...cmd.env } });
     live.add(child);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
