@@ -307,7 +307,7 @@ describe('ApiClient against a hostile API', () => {
       else json(res, 201, { parent: workItem({ id: 'p' }), tasks: [foreign('t1'), workItem({ id: 't2' })], auditId: 'a' });
     });
     const body = { parent: { title: 'p' }, tasks: [{ title: 't' }], references: [] };
-    const dry = await c.callWithMeta(api.createRemediationWorkPackage(body), { org: 'org_h', dryRun: true, response: DryRun });
+    const dry = await c.callWithMeta(api.createRemediationWorkPackage(body), { org: 'org_h', dryRun: true, response: DryRun() });
     expect(dry.foreignDropped).toBe(3);
     expect((dry.data as unknown as DryRun).preview).toEqual({ parent: { withheld: 'record of another organization' }, tasks: [workItem({ id: 'mine' })], deep: { a: [{ b: { withheld: 'record of another organization' } }] } });
     const done = await c.callWithMeta(api.createRemediationWorkPackage(body), { org: 'org_h', idempotencyKey: 'k' });

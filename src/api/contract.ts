@@ -8,6 +8,15 @@
 import { z } from 'zod';
 
 export const API_PREFIX = '/api/v1';
+
+/**
+ * Each schema is built on first use: building all of them costs a start ~4 ms, and a start needs
+ * none (the first call needs two).
+ */
+function lazy<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
 export const DEFAULT_API_URL = 'https://ai.loopiq.com';
 
 export const HEADERS = {
@@ -36,7 +45,7 @@ export const PROBLEM_CODES = [
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
-export const Problem = z.object({
+export const Problem = lazy(() => z.object({
   type: z.string().optional(),
   title: z.string().optional(),
   status: z.number().int(),
@@ -44,8 +53,8 @@ export const Problem = z.object({
   code: z.string(),
   requestId: z.string().optional(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
-export type Problem = z.infer<typeof Problem>;
+}));
+export type Problem = z.infer<ReturnType<typeof Problem>>;
 
 const id = z.string().min(1);
 const isoDate = z.string();
@@ -53,29 +62,29 @@ const nullableString = z.string().nullable();
 
 // ---------- identity ----------
 
-export const Organization = z.object({
+export const Organization = lazy(() => z.object({
   id,
   slug: z.string(),
   name: z.string(),
   role: z.string(),
   mcpEnabled: z.boolean(),
-});
-export type Organization = z.infer<typeof Organization>;
+}));
+export type Organization = z.infer<ReturnType<typeof Organization>>;
 
-export const Me = z.object({
+export const Me = lazy(() => z.object({
   user: z.object({ id, email: z.string(), name: z.string() }),
   token: z.object({ id, name: z.string(), expiresAt: isoDate.nullable(), scopes: z.array(z.string()) }),
-  organizations: z.array(Organization),
-});
-export type Me = z.infer<typeof Me>;
+  organizations: z.array(Organization()),
+}));
+export type Me = z.infer<ReturnType<typeof Me>>;
 
-export const RotatedToken = z.object({
+export const RotatedToken = lazy(() => z.object({
   token: z.string().min(1),
   id,
   expiresAt: isoDate.nullable(),
   previous: z.object({ id, expiresAt: isoDate.nullable() }),
-});
-export type RotatedToken = z.infer<typeof RotatedToken>;
+}));
+export type RotatedToken = z.infer<ReturnType<typeof RotatedToken>>;
 
 // ---------- records ----------
 
@@ -88,7 +97,7 @@ export const SEARCH_TYPES = [
   'service_request',
 ] as const;
 
-export const SearchHit = z.object({
+export const SearchHit = lazy(() => z.object({
   type: z.enum(SEARCH_TYPES),
   id,
   title: z.string(),
@@ -96,13 +105,13 @@ export const SearchHit = z.object({
   organizationId: id,
   updatedAt: isoDate,
   url: z.string(),
-});
+}));
 
 export const WORK_ITEM_TYPES = ['story', 'task', 'bug', 'issue'] as const;
 export const WORK_ITEM_STATUSES = ['todo', 'in_progress', 'in_review', 'blocked', 'done'] as const;
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
 
-export const WorkItem = z.object({
+export const WorkItem = lazy(() => z.object({
   id,
   organizationId: id,
   key: z.string(),
@@ -119,12 +128,12 @@ export const WorkItem = z.object({
   createdAt: isoDate,
   updatedAt: isoDate,
   url: z.string(),
-});
-export type WorkItem = z.infer<typeof WorkItem>;
+}));
+export type WorkItem = z.infer<ReturnType<typeof WorkItem>>;
 
 export const RELEASE_STATUSES = ['planned', 'in_progress', 'certifying', 'released', 'rolled_back'] as const;
 
-export const Release = z.object({
+export const Release = lazy(() => z.object({
   id,
   organizationId: id,
   name: z.string(),
@@ -139,9 +148,9 @@ export const Release = z.object({
     ),
     blockers: z.array(z.object({ id, kind: z.string(), title: z.string(), source: z.string() })),
   }),
-});
+}));
 
-export const ReleaseCertification = z.object({
+export const ReleaseCertification = lazy(() => z.object({
   id,
   organizationId: id,
   releaseId: id,
@@ -151,9 +160,9 @@ export const ReleaseCertification = z.object({
   ),
   findings: z.array(z.object({ id, title: z.string(), severity: z.string(), provider: z.string() })),
   providerBlockers: z.array(z.object({ id, provider: z.string(), title: z.string() })),
-});
+}));
 
-export const EvidenceGraph = z.object({
+export const EvidenceGraph = lazy(() => z.object({
   certificationId: id,
   organizationId: id,
   nodes: z.array(
@@ -166,10 +175,10 @@ export const EvidenceGraph = z.object({
   ),
   edges: z.array(z.object({ from: id, to: id, relation: z.string() })),
   gaps: z.array(z.object({ controlId: id, reason: z.string() })),
-});
+}));
 
 export const EVIDENCE_STATUSES = ['valid', 'stale', 'missing'] as const;
-export const Evidence = z.object({
+export const Evidence = lazy(() => z.object({
   id,
   organizationId: id,
   controlId: id,
@@ -180,11 +189,11 @@ export const Evidence = z.object({
   collectedAt: isoDate.nullable(),
   status: z.enum(EVIDENCE_STATUSES),
   url: z.string(),
-});
+}));
 
 export const INCIDENT_SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
 export const INCIDENT_STATUSES = ['open', 'mitigated', 'resolved'] as const;
-export const Incident = z.object({
+export const Incident = lazy(() => z.object({
   id,
   organizationId: id,
   key: z.string(),
@@ -196,9 +205,9 @@ export const Incident = z.object({
   resolvedAt: isoDate.nullable(),
   summary: nullableString,
   relatedWorkItemIds: z.array(z.string()),
-});
+}));
 
-export const ServiceRequest = z.object({
+export const ServiceRequest = lazy(() => z.object({
   id,
   organizationId: id,
   key: z.string(),
@@ -211,16 +220,16 @@ export const ServiceRequest = z.object({
   assigneeId: nullableString,
   teamId: nullableString,
   dueDate: isoDate.nullable(),
-});
+}));
 
-export const Comment = z.object({
+export const Comment = lazy(() => z.object({
   id,
   organizationId: id,
   workItemId: id,
   body: z.string(),
   authorId: id,
   createdAt: isoDate,
-});
+}));
 
 /**
  * What a response may be before it is parsed and validated: a hostile or broken API must not be
@@ -237,9 +246,13 @@ export const RESPONSE_LIMITS = {
   maxPageItems: 100,
 } as const;
 
-/** A page of records: `?limit=1..100&cursor=<opaque>` → `{items, nextCursor}`. */
+/** A page of records: `?limit=1..100&cursor=<opaque>` → `{items, nextCursor}` (one schema per record schema). */
+const pages = new WeakMap<z.ZodType, z.ZodType>();
 export function page<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item).max(RESPONSE_LIMITS.maxPageItems), nextCursor: z.string().nullable() });
+  const build = () => z.object({ items: z.array(item).max(RESPONSE_LIMITS.maxPageItems), nextCursor: z.string().nullable() });
+  let built = pages.get(item) as ReturnType<typeof build> | undefined;
+  if (!built) pages.set(item, (built = build()));
+  return built;
 }
 export interface Page<T> {
   items: T[];
@@ -248,7 +261,7 @@ export interface Page<T> {
 
 // ---------- write bodies ----------
 
-export const CreateWorkItemBody = z.object({
+export const CreateWorkItemBody = lazy(() => z.object({
   type: z.enum(WORK_ITEM_TYPES),
   title: z.string().min(1).max(300),
   description: z.string().max(20_000).optional(),
@@ -258,9 +271,9 @@ export const CreateWorkItemBody = z.object({
   releaseId: z.string().optional(),
   parentId: z.string().optional(),
   labels: z.array(z.string()).max(20).optional(),
-});
+}));
 
-export const UpdateWorkItemBody = z.object({
+export const UpdateWorkItemBody = lazy(() => z.object({
   title: z.string().min(1).max(300).optional(),
   description: z.string().max(20_000).optional(),
   status: z.enum(WORK_ITEM_STATUSES).optional(),
@@ -268,11 +281,11 @@ export const UpdateWorkItemBody = z.object({
   assigneeId: z.string().nullable().optional(),
   releaseId: z.string().nullable().optional(),
   labels: z.array(z.string()).max(20).optional(),
-});
+}));
 
-export const CommentBody = z.object({ body: z.string().min(1).max(20_000) });
+export const CommentBody = lazy(() => z.object({ body: z.string().min(1).max(20_000) }));
 
-export const CreateServiceRequestBody = z.object({
+export const CreateServiceRequestBody = lazy(() => z.object({
   title: z.string().min(1).max(300),
   description: z.string().max(20_000).optional(),
   category: z.string().min(1),
@@ -280,9 +293,9 @@ export const CreateServiceRequestBody = z.object({
   assigneeId: z.string().optional(),
   teamId: z.string().optional(),
   dueDate: z.string().optional(),
-});
+}));
 
-export const RemediationWorkPackageBody = z.object({
+export const RemediationWorkPackageBody = lazy(() => z.object({
   certificationId: z.string().optional(),
   releaseId: z.string().optional(),
   teamId: z.string().optional(),
@@ -292,13 +305,13 @@ export const RemediationWorkPackageBody = z.object({
     .min(1)
     .max(50),
   references: z.array(z.object({ kind: z.enum(['control', 'finding', 'evidence', 'blocker']), id: z.string().min(1) })).max(100),
-});
+}));
 
-export const RemediationWorkPackage = z.object({ parent: WorkItem, tasks: z.array(WorkItem), auditId: z.string() });
+export const RemediationWorkPackage = lazy(() => z.object({ parent: WorkItem(), tasks: z.array(WorkItem()), auditId: z.string() }));
 
 /** `?dryRun=true` answers `200 {dryRun: true, preview}` and changes nothing. */
-export const DryRun = z.object({ dryRun: z.literal(true), preview: z.record(z.string(), z.unknown()) });
-export type DryRun = z.infer<typeof DryRun>;
+export const DryRun = lazy(() => z.object({ dryRun: z.literal(true), preview: z.record(z.string(), z.unknown()) }));
+export type DryRun = z.infer<ReturnType<typeof DryRun>>;
 
 // ---------- endpoints ----------
 
@@ -320,63 +333,63 @@ const P = API_PREFIX;
 type Query = Record<string, string | number | undefined>;
 
 export const api = {
-  me: () => ({ method: 'GET', path: `${P}/me`, orgScoped: false, response: Me }) as const,
-  rotateToken: () => ({ method: 'POST', path: `${P}/tokens/rotate`, orgScoped: false, response: RotatedToken }) as const,
+  me: () => ({ method: 'GET', path: `${P}/me`, orgScoped: false, response: Me() }) as const,
+  rotateToken: () => ({ method: 'POST', path: `${P}/tokens/rotate`, orgScoped: false, response: RotatedToken() }) as const,
   revokeToken: (tokenId: string) =>
     ({ method: 'DELETE', path: `${P}/tokens/${seg(tokenId)}`, orgScoped: false, response: z.unknown() }) as const,
 
-  search: (query: Query) => ({ method: 'GET', path: `${P}/search`, orgScoped: true, response: page(SearchHit), query }) as const,
+  search: (query: Query) => ({ method: 'GET', path: `${P}/search`, orgScoped: true, response: page(SearchHit()), query }) as const,
   listWorkItems: (query: Query) =>
-    ({ method: 'GET', path: `${P}/work-items`, orgScoped: true, response: page(WorkItem), query }) as const,
+    ({ method: 'GET', path: `${P}/work-items`, orgScoped: true, response: page(WorkItem()), query }) as const,
   getWorkItem: (itemId: string) =>
-    ({ method: 'GET', path: `${P}/work-items/${seg(itemId)}`, orgScoped: true, response: WorkItem }) as const,
+    ({ method: 'GET', path: `${P}/work-items/${seg(itemId)}`, orgScoped: true, response: WorkItem() }) as const,
   listReleases: (query: Query) =>
-    ({ method: 'GET', path: `${P}/releases`, orgScoped: true, response: page(Release), query }) as const,
+    ({ method: 'GET', path: `${P}/releases`, orgScoped: true, response: page(Release()), query }) as const,
   getRelease: (releaseId: string) =>
-    ({ method: 'GET', path: `${P}/releases/${seg(releaseId)}`, orgScoped: true, response: Release }) as const,
+    ({ method: 'GET', path: `${P}/releases/${seg(releaseId)}`, orgScoped: true, response: Release() }) as const,
   getCertification: (certId: string) =>
-    ({ method: 'GET', path: `${P}/release-certifications/${seg(certId)}`, orgScoped: true, response: ReleaseCertification }) as const,
+    ({ method: 'GET', path: `${P}/release-certifications/${seg(certId)}`, orgScoped: true, response: ReleaseCertification() }) as const,
   getEvidenceGraph: (certId: string) =>
     ({
       method: 'GET',
       path: `${P}/release-certifications/${seg(certId)}/evidence-graph`,
       orgScoped: true,
-      response: EvidenceGraph,
+      response: EvidenceGraph(),
     }) as const,
   listEvidence: (query: Query) =>
-    ({ method: 'GET', path: `${P}/evidence`, orgScoped: true, response: page(Evidence), query }) as const,
+    ({ method: 'GET', path: `${P}/evidence`, orgScoped: true, response: page(Evidence()), query }) as const,
   listIncidents: (query: Query) =>
-    ({ method: 'GET', path: `${P}/incidents`, orgScoped: true, response: page(Incident), query }) as const,
+    ({ method: 'GET', path: `${P}/incidents`, orgScoped: true, response: page(Incident()), query }) as const,
   getIncident: (incidentId: string) =>
-    ({ method: 'GET', path: `${P}/incidents/${seg(incidentId)}`, orgScoped: true, response: Incident }) as const,
+    ({ method: 'GET', path: `${P}/incidents/${seg(incidentId)}`, orgScoped: true, response: Incident() }) as const,
   listServiceRequests: (query: Query) =>
-    ({ method: 'GET', path: `${P}/service-requests`, orgScoped: true, response: page(ServiceRequest), query }) as const,
+    ({ method: 'GET', path: `${P}/service-requests`, orgScoped: true, response: page(ServiceRequest()), query }) as const,
   getServiceRequest: (requestId: string) =>
-    ({ method: 'GET', path: `${P}/service-requests/${seg(requestId)}`, orgScoped: true, response: ServiceRequest }) as const,
+    ({ method: 'GET', path: `${P}/service-requests/${seg(requestId)}`, orgScoped: true, response: ServiceRequest() }) as const,
 
-  createWorkItem: (body: z.infer<typeof CreateWorkItemBody>) =>
-    ({ method: 'POST', path: `${P}/work-items`, orgScoped: true, response: WorkItem, body }) as const,
-  updateWorkItem: (itemId: string, body: z.infer<typeof UpdateWorkItemBody>) =>
-    ({ method: 'PATCH', path: `${P}/work-items/${seg(itemId)}`, orgScoped: true, response: WorkItem, body }) as const,
-  addComment: (itemId: string, body: z.infer<typeof CommentBody>) =>
-    ({ method: 'POST', path: `${P}/work-items/${seg(itemId)}/comments`, orgScoped: true, response: Comment, body }) as const,
-  createServiceRequest: (body: z.infer<typeof CreateServiceRequestBody>) =>
-    ({ method: 'POST', path: `${P}/service-requests`, orgScoped: true, response: ServiceRequest, body }) as const,
-  createRemediationWorkPackage: (body: z.infer<typeof RemediationWorkPackageBody>) =>
+  createWorkItem: (body: z.infer<ReturnType<typeof CreateWorkItemBody>>) =>
+    ({ method: 'POST', path: `${P}/work-items`, orgScoped: true, response: WorkItem(), body }) as const,
+  updateWorkItem: (itemId: string, body: z.infer<ReturnType<typeof UpdateWorkItemBody>>) =>
+    ({ method: 'PATCH', path: `${P}/work-items/${seg(itemId)}`, orgScoped: true, response: WorkItem(), body }) as const,
+  addComment: (itemId: string, body: z.infer<ReturnType<typeof CommentBody>>) =>
+    ({ method: 'POST', path: `${P}/work-items/${seg(itemId)}/comments`, orgScoped: true, response: Comment(), body }) as const,
+  createServiceRequest: (body: z.infer<ReturnType<typeof CreateServiceRequestBody>>) =>
+    ({ method: 'POST', path: `${P}/service-requests`, orgScoped: true, response: ServiceRequest(), body }) as const,
+  createRemediationWorkPackage: (body: z.infer<ReturnType<typeof RemediationWorkPackageBody>>) =>
     ({
       method: 'POST',
       path: `${P}/remediation-work-packages`,
       orgScoped: true,
-      response: RemediationWorkPackage,
+      response: RemediationWorkPackage(),
       body,
     }) as const,
 } satisfies Record<string, (...args: never[]) => Endpoint<z.ZodType>>;
 
 /** Write responses, by path shape; used to re-validate a stored, approved request's result. */
 export function writeResponseFor(method: HttpMethod, path: string): z.ZodType {
-  if (path.endsWith('/comments')) return Comment;
-  if (path.startsWith(`${P}/service-requests`)) return ServiceRequest;
-  if (path.startsWith(`${P}/remediation-work-packages`)) return RemediationWorkPackage;
-  if (path.startsWith(`${P}/work-items`) && (method === 'POST' || method === 'PATCH')) return WorkItem;
+  if (path.endsWith('/comments')) return Comment();
+  if (path.startsWith(`${P}/service-requests`)) return ServiceRequest();
+  if (path.startsWith(`${P}/remediation-work-packages`)) return RemediationWorkPackage();
+  if (path.startsWith(`${P}/work-items`) && (method === 'POST' || method === 'PATCH')) return WorkItem();
   return z.unknown();
 }

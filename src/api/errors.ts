@@ -111,7 +111,7 @@ const HINTS: Record<ProblemCode, string> = {
 };
 
 export function errorFromProblem(status: number, body: unknown, requestId: string, retryAfter?: number): LoopIqError {
-  const parsed = Problem.safeParse(redactDeep(body));
+  const parsed = Problem().safeParse(redactDeep(body));
   const code = (parsed.success ? parsed.data.code : codeForStatus(status)) as ProblemCode;
   const known = Object.hasOwn(HINTS, code);
   const safeCode: ProblemCode = known ? code : codeForStatus(status);

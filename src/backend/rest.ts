@@ -17,7 +17,7 @@ export class RestBackend implements WriteBackend {
   }
 
   async preview(r: ExactRequest, o: SendOptions): Promise<Record<string, unknown>> {
-    const dry = (await this.api.call(endpointOf(r), { org: o.org, requestId: o.requestId, ...(o.signal ? { signal: o.signal } : {}), dryRun: true, response: DryRun })) as DryRun;
+    const dry = (await this.api.call(endpointOf(r), { org: o.org, requestId: o.requestId, ...(o.signal ? { signal: o.signal } : {}), dryRun: true, response: DryRun() })) as DryRun;
     return sanitize(dry.preview);
   }
 

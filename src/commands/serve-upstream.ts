@@ -65,8 +65,9 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
   const upstreamOrg: UpstreamOrg = new UpstreamOrg(() => orgSelection(selection), mcp, (signal) => catalog.liveAll(signal));
   const org = (signal?: AbortSignal): Promise<OrgRef> => upstreamOrg.current(signal);
   const gate = serverGate(settings, env, { backend: new McpBackend(mcp), apiOrigin: endpoint, currentOrg: org });
-  let firstRefresh: Promise<void> | undefined;
-  const warmUp = new WarmUp(() => firstRefresh ?? Promise.resolve(), codeCache);
+  // The warm-up is the first fetch of the endpoint's tools (started below, once serving).
+  const first: { refresh?: Promise<void> } = {};
+  const warmUp = new WarmUp(() => first.refresh ?? Promise.resolve(), codeCache);
   const server = createUpstreamServer({ mcp, catalog, gate, org, readOnly: settings.readOnly, onAnswer: warmUp.answered, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
   server.oninitialized = () => {
     const info = server.getClientVersion();
@@ -98,6 +99,6 @@ export async function serveUpstream(opts: ServeOptions, env: NodeJS.ProcessEnv =
   ]);
   // Upstream tool names change at run time: the server itself answers a call to an unknown one.
   await serveStdio(server, undefined);
-  firstRefresh = refresh();
+  first.refresh = refresh();
   log.debug(`relaying ${endpoint}${settings.readOnly ? ' (read-only)' : ''}`);
 }

@@ -63,8 +63,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   const gate = serverGate(settings, env, { backend: new RestBackend(api), apiOrigin: settings.apiOrigin, currentOrg: (signal) => scope.current(signal) });
   const warmUp = new WarmUp(() => scope.whoami(), codeCache);
   const server = createMcpServer({ api, scope, tools, gate, onAnswer: warmUp.answered, ...(opts.sandbox ? { label: '[SANDBOX] ' } : {}) });
-  server.server.oninitialized = () => {
-    const info = server.server.getClientVersion();
+  server.oninitialized = () => {
+    const info = server.getClientVersion();
     if (info) Object.assign(client, { name: info.name, version: info.version });
     warmUp.start();
   };

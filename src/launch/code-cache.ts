@@ -45,7 +45,7 @@ const STALE_MS = 30 * 24 * 3600_000;
 function readCache(path: string): { stage: number; data: Buffer } | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    fd = openSync(path, constants.O_RDONLY | ((constants as Partial<typeof constants>).O_NOFOLLOW ?? 0));
     const st = fstatSync(fd);
     if (!st.isFile() || (st.mode & 0o022) !== 0 || (process.getuid && st.uid !== process.getuid())) return undefined;
     const file = readFileSync(fd);

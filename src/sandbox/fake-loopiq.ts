@@ -254,7 +254,7 @@ export class FakeLoopIq {
       const item = this.find(this.records.workItems, org, id);
       if (m === 'GET') return ok(item);
       if (m === 'PATCH') {
-        const body = parseBody(UpdateWorkItemBody, bodyText);
+        const body = parseBody(UpdateWorkItemBody(), bodyText);
         return this.write(r, org, dryRun, () => ({ action: 'update_work_item', target: { id: item.id, key: item.key }, changes: diff(item, body) }), () => {
           Object.assign(item, body, { updatedAt: new Date().toISOString() });
           return { status: 200, body: item };
@@ -263,7 +263,7 @@ export class FakeLoopIq {
     }
     if ((id = captured(/^\/work-items\/([^/]+)\/comments$/, rest)) && m === 'POST') {
       const item = this.find(this.records.workItems, org, id);
-      const body = parseBody(CommentBody, bodyText);
+      const body = parseBody(CommentBody(), bodyText);
       return this.write(r, org, dryRun, () => ({ action: 'add_comment', target: { id: item.id, key: item.key, title: item.title }, comment: body.body }), () => {
         const c = { id: this.nextId('cmt'), organizationId: org.id, workItemId: item.id, body: body.body, authorId: auth.userId, createdAt: new Date().toISOString() };
         this.comments.push(c);
@@ -271,7 +271,7 @@ export class FakeLoopIq {
       });
     }
     if (rest === '/work-items' && m === 'POST') {
-      const body = parseBody(CreateWorkItemBody, bodyText);
+      const body = parseBody(CreateWorkItemBody(), bodyText);
       this.checkRefs(org, body);
       return this.write(r, org, dryRun, () => ({ action: 'create_work_item', create: [{ type: body.type, title: body.title }] }), () => ({
         status: 201,
@@ -290,7 +290,7 @@ export class FakeLoopIq {
     if ((id = captured(/^\/incidents\/([^/]+)$/, rest)) && m === 'GET') return ok(this.find(this.records.incidents, org, id));
     if ((id = captured(/^\/service-requests\/([^/]+)$/, rest)) && m === 'GET') return ok(this.find(this.records.serviceRequests, org, id));
     if (rest === '/service-requests' && m === 'POST') {
-      const body = parseBody(CreateServiceRequestBody, bodyText);
+      const body = parseBody(CreateServiceRequestBody(), bodyText);
       return this.write(r, org, dryRun, () => ({ action: 'create_service_request', create: [{ title: body.title, category: body.category }] }), () => {
         const sr = {
           id: this.nextId('sr'),
@@ -311,7 +311,7 @@ export class FakeLoopIq {
       });
     }
     if (rest === '/remediation-work-packages' && m === 'POST') {
-      const body = parseBody(RemediationWorkPackageBody, bodyText);
+      const body = parseBody(RemediationWorkPackageBody(), bodyText);
       if (body.certificationId) this.find(this.records.certifications, org, body.certificationId);
       if (body.releaseId) this.find(this.records.releases, org, body.releaseId);
       return this.write(
@@ -464,7 +464,7 @@ export class FakeLoopIq {
     if (errors.length) throw new HttpProblem(422, 'validation_failed', 'Some references do not exist.', errors);
   }
 
-  private newWorkItem(org: SandboxOrg, body: z.infer<typeof CreateWorkItemBody> | Rec): Rec {
+  private newWorkItem(org: SandboxOrg, body: z.infer<ReturnType<typeof CreateWorkItemBody>> | Rec): Rec {
     const n = ++this.seq;
     const now = new Date().toISOString();
     const key = `${org.slug.slice(0, 3).toUpperCase()}-${n}`;

@@ -47,7 +47,7 @@ export class WarmUp {
         )
         .finally(() => {
           this.prepared = true;
-          this.wait = setTimeout(() => void this.finish(), this.hasAnswered ? QUIET_MS : FIRST_ANSWER_WAIT_MS).unref();
+          this.finishIn(this.hasAnswered ? QUIET_MS : FIRST_ANSWER_WAIT_MS);
         });
     }, START_DELAY_MS).unref();
   }
@@ -57,9 +57,15 @@ export class WarmUp {
     if (this.hasAnswered) return;
     this.hasAnswered = true;
     if (!this.prepared || this.finished) return;
-    clearTimeout(this.wait);
-    this.wait = setTimeout(() => void this.finish(), QUIET_MS).unref();
+    this.finishIn(QUIET_MS);
   };
+
+  private finishIn(ms: number): void {
+    clearTimeout(this.wait);
+    this.wait = setTimeout(() => {
+      this.finish();
+    }, ms).unref();
+  }
 
   private finish(): void {
     if (this.finished) return;

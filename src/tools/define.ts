@@ -42,7 +42,11 @@ interface BaseTool<I extends z.ZodRawShape> {
   name: string;
   title: string;
   description: string;
-  input: I;
+  /**
+   * The arguments' zod shape, built on first use: building every tool's schemas costs a start
+   * several ms, and tools/list is prebuilt (tsup.config.ts). See inputSchema().
+   */
+  input: () => I;
   /** JSON Schema of `structuredContent`, advertised as-is (kept small: it costs context every turn). */
   output: OutputSchema;
   annotations: Annotations;
@@ -83,10 +87,10 @@ export const recordId = (what: string) =>
     .regex(/^(?!\.{1,2}$)[A-Za-z0-9._~:@-]+$/, 'must be a record id (letters, digits, . _ ~ : @ -), not "." or ".."')
     .describe(`${what} id`);
 
-export const paging = {
+export const paging = () => ({
   limit: z.number().int().min(1).max(100).default(25),
   cursor: z.string().max(512).optional().describe('From nextCursor'),
-};
+});
 
 // ---- output schemas (JSON Schema, as data) ----
 

@@ -22,7 +22,7 @@ function argsFor(fields: string[]) {
 }
 
 describe('property-based fuzzing of every tool', () => {
-  it.each(ALL_TOOLS.map((t) => [t.name, Object.keys(t.input as Record<string, unknown>)] as const))('%s: never crashes; every rejection names the field', async (name, fields) => {
+  it.each(ALL_TOOLS.map((t) => [t.name, Object.keys(t.input() as Record<string, unknown>)] as const))('%s: never crashes; every rejection names the field', async (name, fields) => {
     await fc.assert(
       fc.asyncProperty(argsFor(fields), async (args) => {
         const r = await conn.call(name, args);

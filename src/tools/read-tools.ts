@@ -21,7 +21,8 @@ function listTool<F extends z.ZodRawShape>(spec: {
   title: string;
   description: string;
   noun: string;
-  filters: F;
+  /** Built on first use (see define.ts). */
+  filters: () => F;
   endpoint: (q: Query) => ReadEndpoint<z.ZodType>;
   /** The tool that returns one of these records whole (named when long text was shortened). */
   getTool?: string;
@@ -32,7 +33,7 @@ function listTool<F extends z.ZodRawShape>(spec: {
     title: spec.title,
     description: spec.description,
     scope: 'org',
-    input: { ...spec.filters, ...paging },
+    input: () => ({ ...spec.filters(), ...paging() }),
     output: listOutput,
     annotations: READ,
     async handler(args, ctx) {
@@ -50,7 +51,7 @@ function getTool(spec: { name: string; title: string; description: string; noun:
     title: spec.title,
     description: spec.description,
     scope: 'org',
-    input: { id: recordId(spec.noun) },
+    input: () => ({ id: recordId(spec.noun) }),
     output: recordOutput,
     annotations: READ,
     async handler({ id }, ctx) {
@@ -65,7 +66,7 @@ export const whoami = defineTool({
   title: 'Who am I',
   description: 'The signed-in LoopIQ user, token expiry, and the organization this server is pinned to.',
   scope: 'user',
-  input: {},
+  input: () => ({}),
   output: whoamiOutput,
   annotations: READ,
   async handler(_args, ctx) {
@@ -84,7 +85,7 @@ export const listOrganizations = defineTool({
   title: 'List organizations',
   description: 'Organizations the user belongs to, marking the one this server is pinned to. Only the user can change it.',
   scope: 'user',
-  input: {},
+  input: () => ({}),
   output: organizationsOutput,
   annotations: READ,
   async handler(_args, ctx) {
@@ -102,10 +103,10 @@ export const search = listTool({
   title: 'Search LoopIQ',
   description: 'Full-text search across work items, releases, certifications, evidence, incidents and service requests.',
   noun: 'result',
-  filters: {
+  filters: () => ({
     query: z.string().min(1).max(500).describe('Search text'),
     types: z.array(z.enum(SEARCH_TYPES)).min(1).optional().describe('Restrict to these record types'),
-  },
+  }),
   endpoint: api.search,
   toQuery: ({ query, types }) => ({ q: query, types: types?.join(',') }),
 });
@@ -116,13 +117,13 @@ export const listWorkItems = listTool({
   description: 'Stories, tasks, bugs and issues, filtered by status, type, assignee, release or text.',
   noun: 'work item',
   getTool: 'loopiq_get_work_item',
-  filters: {
+  filters: () => ({
     status: z.enum(WORK_ITEM_STATUSES).optional(),
     type: z.enum(WORK_ITEM_TYPES).optional(),
     assigneeId: z.string().max(128).optional(),
     releaseId: z.string().max(128).optional(),
     query: z.string().max(500).optional().describe('Text filter'),
-  },
+  }),
   endpoint: api.listWorkItems,
   toQuery: ({ query, ...rest }) => ({ ...rest, q: query }),
 });
@@ -141,7 +142,7 @@ export const listReleases = listTool({
   description: 'Releases with their readiness state.',
   noun: 'release',
   getTool: 'loopiq_get_release',
-  filters: { status: z.enum(RELEASE_STATUSES).optional() },
+  filters: () => ({ status: z.enum(RELEASE_STATUSES).optional() }),
   endpoint: api.listReleases,
 });
 
@@ -174,11 +175,11 @@ export const listEvidence = listTool({
   title: 'List evidence',
   description: 'Compliance evidence, filtered by control, release or status.',
   noun: 'evidence record',
-  filters: {
+  filters: () => ({
     controlId: z.string().max(128).optional(),
     releaseId: z.string().max(128).optional(),
     status: z.enum(EVIDENCE_STATUSES).optional(),
-  },
+  }),
   endpoint: api.listEvidence,
 });
 
@@ -188,7 +189,7 @@ export const listIncidents = listTool({
   description: 'Incidents, filtered by status or severity.',
   noun: 'incident',
   getTool: 'loopiq_get_incident',
-  filters: { status: z.enum(INCIDENT_STATUSES).optional(), severity: z.enum(INCIDENT_SEVERITIES).optional() },
+  filters: () => ({ status: z.enum(INCIDENT_STATUSES).optional(), severity: z.enum(INCIDENT_SEVERITIES).optional() }),
   endpoint: api.listIncidents,
 });
 
@@ -206,7 +207,7 @@ export const listServiceRequests = listTool({
   description: 'Service requests, filtered by status.',
   noun: 'service request',
   getTool: 'loopiq_get_service_request',
-  filters: { status: z.string().max(64).optional() },
+  filters: () => ({ status: z.string().max(64).optional() }),
   endpoint: api.listServiceRequests,
 });
 
