@@ -1,11 +1,11 @@
 import { nodeCrypto } from '../util/node-crypto.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ApiClient } from '../api/client.js';
 import { readApi } from '../api/read-api.js';
@@ -20,6 +20,7 @@ import { sanitize, sanitizeText } from '../util/untrusted.js';
 import { log } from '../util/log.js';
 import { redact } from '../util/redact.js';
 import { guardStdin } from './stdin-guard.js';
+import { GuardedStdioTransport, type LineSink } from './stdio-transport.js';
 
 export interface ServerDeps {
   api: ApiClient;
@@ -149,28 +150,26 @@ export function toolResult(label: string | undefined, ours: string, data: Record
  * the sink), transport errors as one short stderr line.
  */
 export async function serveStdio(
-  server: { connect(transport: StdioServerTransport): Promise<void> },
+  server: { connect(transport: Transport): Promise<void> },
   knownTools: ReadonlySet<string> | undefined,
   input: Readable = process.stdin,
   output: NodeJS.WritableStream = process.stdout,
 ) {
   const sink = redactingWriter(output);
   const guarded = guardStdin(input, (line) => { sink.write(line); }, knownTools ? { knownTools } : {});
-  const transport = new StdioServerTransport(guarded, sink as unknown as Writable);
+  const transport = new GuardedStdioTransport(guarded, sink);
   transport.onerror = (err) => {
-    log.warn(`ignored malformed input on stdin (${err.name === 'ZodError' ? 'not a valid JSON-RPC message' : err.name})`);
+    log.warn(`stdin: ${err.message}`);
   };
   await server.connect(transport);
   return transport;
 }
 
-/** What the SDK's stdio transport uses of stdout (`write`, `once('drain')`), with `redact` on each line. */
-function redactingWriter(output: NodeJS.WritableStream) {
+/** stdout with `redact` on each line (invariant 2, at the sink). */
+function redactingWriter(output: NodeJS.WritableStream): LineSink {
   return {
     write: (chunk: string) => output.write(redact(chunk)),
-    once: (event: string, fn: () => void) => output.once(event, fn),
-    on: (event: string, fn: () => void) => output.on(event, fn),
-    off: (event: string, fn: () => void) => output.off(event, fn),
+    once: (event: 'drain', fn: () => void) => output.once(event, fn),
   };
 }
 

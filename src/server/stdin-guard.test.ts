@@ -6,7 +6,7 @@ function run(chunks: (string | Buffer)[], max = 20) {
   const input = new PassThrough();
   const replies: string[] = [];
   let out = '';
-  guardStdin(input, (l) => replies.push(l), max).on('data', (b: Buffer) => (out += b.toString()));
+  guardStdin(input, (l) => replies.push(l), max).on('message', (m: unknown) => (out += `${JSON.stringify(m)}\n`));
   for (const c of chunks) input.write(c);
   return new Promise<{ out: string; replies: string[] }>((r) => setImmediate(() => { r({ out, replies }); }));
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { log } from '../util/log.js';
 
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -16,9 +16,7 @@ export interface GuardOptions {
   knownTools?: ReadonlySet<string>;
 }
 
-type Verdict = { forward: true } | { forward: false; reply?: { id: string | number | null; code: number; message: string }; why: string };
-
-const FORWARD: Verdict = { forward: true };
+type Verdict = { forward: true; message: JSONRPCMessage } | { forward: false; reply?: { id: string | number | null; code: number; message: string }; why: string };
 
 const isId = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -65,21 +63,22 @@ export function judgeMessage(line: string, knownTools?: ReadonlySet<string>): Ve
       if (knownTools && !knownTools.has(params.name)) return invalidParams('unknown tool (see tools/list for the tools this server offers)', 'a call to an unknown tool');
     }
   } else if (!isResponse) return invalidRequest('no method, result or error', 'a message that is neither request nor response');
-  // Whatever else the SDK's own schema refuses would be dropped without an answer.
-  if (!JSONRPCMessageSchema.safeParse(msg).success) return invalidRequest('not a valid JSON-RPC message', 'a malformed message');
-  return FORWARD;
+  // Whatever else the SDK's own schema refuses would be dropped without an answer. Parsed here
+  // once: the transport hands this message on as it is (stdio-transport.ts).
+  const parsed = JSONRPCMessageSchema.safeParse(msg);
+  if (!parsed.success) return invalidRequest('not a valid JSON-RPC message', 'a malformed message');
+  return { forward: true, message: parsed.data };
 }
 
 /**
- * Forwards stdin to the SDK's stdio transport in whole lines, answering every line the SDK would
- * not (see judgeMessage) and dropping any line longer than `maxLine` (the SDK's own buffer limit
- * would otherwise close the transport and leave the server deaf). Each refusal is one short
- * stderr line. A plain emitter rather than a Transform stream: it runs on every message, and stays
- * synchronous.
+ * Reads stdin in whole lines and emits each good one as a parsed `message`, answering every line
+ * the SDK would not (see judgeMessage) and dropping any line longer than `maxLine`. Each refusal is
+ * one short stderr line. A plain emitter rather than a Transform stream: it runs on every message,
+ * and stays synchronous.
  */
-export function guardStdin(input: Readable, reply: (line: string) => void, options: number | GuardOptions = {}): Readable {
+export function guardStdin(input: Readable, reply: (line: string) => void, options: number | GuardOptions = {}): GuardedInput {
   const { maxLine = MAX_MESSAGE_BYTES, knownTools } = typeof options === 'number' ? { maxLine: options } : options;
-  const out = new EventEmitter() as EventEmitter & { pause(): void; resume(): void };
+  const out = new EventEmitter() as GuardedInput;
   out.pause = () => input.pause();
   out.resume = () => input.resume();
   let pending: Buffer[] = [];
@@ -88,9 +87,8 @@ export function guardStdin(input: Readable, reply: (line: string) => void, optio
 
   const answer = (id: string | number | null, code: number, message: string) => { reply(`${JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })}\n`); };
 
-  /** Judges each whole line of `lines` (ends with a newline) and forwards the good ones together. */
+  /** Judges each whole line of `lines` (ends with a newline) and emits the good ones. */
   function pass(lines: Buffer) {
-    const good: Buffer[] = [];
     let start = 0;
     for (let nl = lines.indexOf(10); nl !== -1; nl = lines.indexOf(10, start)) {
       const line = lines.subarray(start, nl + 1);
@@ -98,13 +96,12 @@ export function guardStdin(input: Readable, reply: (line: string) => void, optio
       const text = line.toString('utf8').trim();
       if (!text) continue;
       const v = judgeMessage(text, knownTools);
-      if (v.forward) good.push(line);
+      if (v.forward) out.emit('message', v.message);
       else {
         log.warn(`${v.reply ? 'answered' : 'ignored'} ${v.why} on stdin`);
         if (v.reply) answer(v.reply.id, v.reply.code, v.reply.message);
       }
     }
-    if (good.length) out.emit('data', good.length === 1 ? good[0] : Buffer.concat(good));
   }
 
   input.on('data', (chunk: Buffer) => {
@@ -152,5 +149,8 @@ export function guardStdin(input: Readable, reply: (line: string) => void, optio
     answer(null, INVALID_REQUEST, `Message too large (limit ${maxLine} bytes)`);
   }
 
-  return out as unknown as Readable;
+  return out;
 }
+
+/** stdin, judged: `message` for each good line, then `error`/`end` as the stream has them. */
+export type GuardedInput = EventEmitter & { pause(): void; resume(): void };
