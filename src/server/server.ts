@@ -1,5 +1,6 @@
 import { nodeCrypto } from '../util/node-crypto.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { getParseErrorMessage } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
@@ -70,7 +71,7 @@ export function createMcpServer(deps: ServerDeps): LowLevelServer {
       // The same words McpServer uses (stdin-guard answers unknown names before they get here).
       if (!tool) return toolError(`MCP error -32602: Tool ${req.params.name} not found`);
       const parsed = validatorOf(tool).safeParse(req.params.arguments ?? {});
-      if (!parsed.success) return toolError(`MCP error -32602: Input validation error: Invalid arguments for tool ${tool.name}: ${parsed.error.message}`);
+      if (!parsed.success) return toolError(`MCP error -32602: Input validation error: Invalid arguments for tool ${tool.name}: ${getParseErrorMessage(parsed.error)}`);
       return await callTool(tool, parsed.data as Record<string, unknown>, extra);
     } finally {
       deps.onAnswer?.();

@@ -5,10 +5,8 @@ import { log } from '../util/log.js';
 const START_DELAY_MS = 10;
 /** How long to wait for a first tool call before the code cache is taken without one. */
 const FIRST_ANSWER_WAIT_MS = 20_000;
-/** Quiet time after the first answer before the cache is taken (a second call may follow at once). */
-const QUIET_MS = 300;
-/** After the cache, long enough for anything still under way to load what it needs. */
-const SETTLE_DELAY_MS = 2_000;
+/** After the first answer: time for the answer to be written before the cache is taken. */
+const QUIET_MS = 50;
 
 /**
  * A server's first seconds, in order:
@@ -18,7 +16,8 @@ const SETTLE_DELAY_MS = 2_000;
  *    it and reports it properly;
  * 2. once the first call has been answered (or after 20 s without one), store the compiled code for
  *    the next start (launch/code-cache.ts);
- * 3. then settle V8 for a long, mostly idle life.
+ * 3. then, at once, settle V8 for a long, mostly idle life (the sooner, the less memory a busy
+ *    start leaves behind; what a read needs is loaded by now).
  * The order matters: V8 refuses a code cache made under other flags, so the cache is taken first.
  */
 export class WarmUp {
@@ -73,7 +72,7 @@ export class WarmUp {
     const stage = this.hasAnswered ? 'answered' : 'started';
     const saved = this.codeCache?.save(stage) ?? false;
     log.debug(`code cache: ${this.codeCache?.status ?? 'none (not started from dist/cli.js)'} at start${saved ? `; saved (${stage})` : ''}`);
-    setTimeout(settleForIdleLife, SETTLE_DELAY_MS).unref();
+    settleForIdleLife();
   }
 }
 
