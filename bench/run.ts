@@ -258,11 +258,13 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
   // (d) Added latency: the same read through each stdio server vs the bench's own direct GET.
   const agent = new Agent({ connections: 4 });
   let recordBytes = 0;
+  let recordText = '';
   const direct = async () => {
     const res = await request(`${api.url}/api/v1/releases/${RECORD}`, { dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}`, 'loopiq-organization': 'org_acme' } });
     const text = await res.body.text();
     JSON.parse(text);
     recordBytes = Buffer.byteLength(text);
+    recordText = text;
   };
   const srv = Rpc.spawn(node, loopiq.args(), loopiq.env);
   await srv.initialize();
@@ -306,12 +308,16 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
   // (e) Cost of a result: bytes of the tools/call result per byte of the record. Both copies must
   // carry the data (Claude Code, VS Code and Codex show the model only structuredContent, Claude
   // Desktop only the text), and the text copy is JSON inside a JSON string (every quote escaped):
-  // about 2× on the wire is the floor. (e') is what a model actually reads: the larger copy.
+  // that floor is computed for this record. On top of it each copy carries labels (the summary
+  // line, the data note, the organization): goal ≤ 256 B a copy. (e') is what a model actually
+  // reads: the larger copy, the record plus its labels.
+  const LABEL_BYTES = 256;
   const result = (JSON.parse(resultLine) as { result: { content: { text: string }[]; structuredContent: unknown } }).result;
   const resultBytes = Buffer.byteLength(JSON.stringify(result));
-  rows.push({ metric: '(e) result bytes on the wire per record byte', value: fmt(resultBytes / recordBytes, 2), baseline: `${String(recordBytes)} B record`, compare: `${String(resultBytes)} B result`, goal: '≤ 2.10', ok: resultBytes / recordBytes <= 2.1 });
+  const floorBytes = recordBytes + Buffer.byteLength(JSON.stringify(recordText));
+  rows.push({ metric: '(e) result bytes on the wire per record byte', value: fmt(resultBytes / recordBytes, 2), baseline: `${String(recordBytes)} B record`, compare: `floor ${fmt(floorBytes / recordBytes, 2)} + ${String(resultBytes - floorBytes)} B`, goal: `≤ floor + ${String(2 * LABEL_BYTES)} B`, ok: resultBytes - floorBytes <= 2 * LABEL_BYTES });
   const readBytes = Math.max(Buffer.byteLength(result.content.map((c) => c.text).join('')), Buffer.byteLength(JSON.stringify(result.structuredContent)));
-  rows.push({ metric: "(e') bytes a model reads per record byte", value: fmt(readBytes / recordBytes, 2), baseline: '', compare: `${String(readBytes)} B`, goal: '≤ 1.20', ok: readBytes / recordBytes <= 1.2 });
+  rows.push({ metric: "(e') bytes a model reads per record byte", value: fmt(readBytes / recordBytes, 2), baseline: '', compare: `record + ${String(readBytes - recordBytes)} B`, goal: `≤ record + ${String(LABEL_BYTES)} B`, ok: readBytes - recordBytes <= LABEL_BYTES });
   rows.push({ metric: 'tools/list result size', value: `${fmt(listBytes / 1024, 1)} KB`, baseline: '', compare: '', goal: '≤ 12 KB', ok: listBytes <= 12 * 1024 });
 
   // Connections (same server).

@@ -63,14 +63,15 @@ describe('the packed package, installed into an empty prefix', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('ships only the runtime: bin, dist/*.js, package.json, README; no sources, tests or source maps', () => {
+  it('ships only the runtime: bin, dist/*.js and dist/serve.cjs, package.json, README; no sources, tests or source maps', () => {
     expect(packed).toContain('package.json');
     expect(packed).toContain('README.md');
     expect(packed).toContain(PKG.bin['loopiq-mcp']);
     expect(packed).toContain('dist/cli.js');
-    for (const path of packed) expect(path, path).toMatch(/^(bin\/[^/]+\.js|dist\/[^/]+\.js|package\.json|README\.md|LICENSE)$/);
+    expect(packed).toContain('dist/serve.cjs');
+    for (const path of packed) expect(path, path).toMatch(/^(bin\/[^/]+\.js|dist\/[^/]+\.c?js|package\.json|README\.md|LICENSE)$/);
     // Every chunk the CLI imports is in the package.
-    const dist = readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.js'));
+    const dist = readdirSync(join(ROOT, 'dist')).filter((f) => /\.c?js$/.test(f));
     for (const f of dist) expect(packed, f).toContain(`dist/${f}`);
   });
 
@@ -84,12 +85,16 @@ describe('the packed package, installed into an empty prefix', () => {
   it('imports nothing at runtime that is not a dependency (devDependencies are not installed for users)', () => {
     // esbuild emits external ESM imports as import…from"x" / import"x" / import("x"), external
     // CommonJS as __require("x"); a bare `from "x"` in a message ("too far from 'nbf'") is not one.
-    // (A plain require("ajv/…") in dist is ajv's code-generation text, never executed here.)
+    // serve.cjs is CommonJS: there every require("x") counts, except ajv's code-generation text
+    // (require("ajv/dist/runtime/…") inside the strings it compiles validators from).
     const imported = new Set<string>();
-    for (const f of readdirSync(join(ROOT, 'dist')).filter((n) => n.endsWith('.js'))) {
+    for (const f of readdirSync(join(ROOT, 'dist')).filter((n) => /\.c?js$/.test(n))) {
       const code = readFileSync(join(ROOT, 'dist', f), 'utf8');
-      for (const m of code.matchAll(/(?:\b(?:import|export)\s*(?:[\w$]+\s*,?\s*)?(?:\*\s*(?:as\s*[\w$]+)?|\{[^}]*\})?\s*from\s*|\bimport\s*\(\s*|\bimport\s*|\b__require\s*\(\s*)["'](@?[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9._@-]+)*)["']/g)) {
+      const requireCall = f.endsWith('.cjs') ? '\\brequire' : '\\b__require';
+      const pattern = new RegExp(`(?:\\b(?:import|export)\\s*(?:[\\w$]+\\s*,?\\s*)?(?:\\*\\s*(?:as\\s*[\\w$]+)?|\\{[^}]*\\})?\\s*from\\s*|\\bimport\\s*\\(\\s*|\\bimport\\s*|${requireCall}\\s*\\(\\s*)["'](@?[a-z0-9][a-z0-9._-]*(?:\\/[a-z0-9._@-]+)*)["']`, 'g');
+      for (const m of code.matchAll(pattern)) {
         const spec = m[1]!;
+        if (f.endsWith('.cjs') && spec.startsWith('ajv/dist/runtime/')) continue;
         if (spec.startsWith('node:')) continue;
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
         imported.add(name);
