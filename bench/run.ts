@@ -269,20 +269,30 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
   const srv = Rpc.spawn(node, loopiq.args(), loopiq.env);
   await srv.initialize();
   await srv.list();
+  // The baseline server in the same rounds, for reference: what the smallest SDK server adds.
+  const base = Rpc.spawn(node, baseline.args(), baseline.env);
+  await base.initialize();
+  await base.list();
   let resultLine = '';
   const viaMcp = async () => void (resultLine = await srv.call(loopiq.tool, { id: RECORD }));
+  const viaBaseline = async () => {
+    await base.call(baseline.tool, { id: RECORD });
+  };
   const WARM_CALLS = 300;
   for (let i = 0; i < WARM_CALLS; i++) {
     await direct();
     await viaMcp();
+    await viaBaseline();
   }
   // Three rounds of 1,500 calls each way, alternating blocks of 100; the median round is quoted,
   // so one noisy round (GC, the other core busy) does not decide the figure.
-  const rounds: { d: number[]; m: number[] }[] = [];
+  const rounds: { d: number[]; m: number[]; b: number[] }[] = [];
   const cpu0 = srv.cpuMs();
+  const baseCpu0 = base.cpuMs();
   for (let round = 0; round < 3; round++) {
     const d: number[] = [];
     const m: number[] = [];
+    const b: number[] = [];
     for (let block = 0; block < 15; block++) {
       for (let i = 0; i < 100; i++) {
         const t = performance.now();
@@ -294,16 +304,24 @@ async function suite(node: string, nodeNote: string, api: FakeApi): Promise<{ ro
         await viaMcp();
         m.push(performance.now() - t);
       }
+      for (let i = 0; i < 100; i++) {
+        const t = performance.now();
+        await viaBaseline();
+        b.push(performance.now() - t);
+      }
     }
-    rounds.push({ d, m });
+    rounds.push({ d, m, b });
   }
   const cpuPerCall = ((srv.cpuMs() - cpu0) / (3 * 15 * 100)) * 1000;
+  const baseCpuPerCall = ((base.cpuMs() - baseCpu0) / (3 * 15 * 100)) * 1000;
+  await base.stop();
+  const basePick = (q: number) => rounds.map((r) => quantile(r.b, q) - quantile(r.d, q)).sort((x, y) => x - y)[1]!;
   const pick = (q: number) => rounds.map((r) => ({ m: quantile(r.m, q), d: quantile(r.d, q) })).sort((x, y) => x.m - x.d - (y.m - y.d))[1]!;
   const p50 = pick(0.5);
   const p99 = pick(0.99);
   rows.push({ metric: '(d) added latency per call, p50', value: `${fmt(p50.m, 2)} ms`, baseline: `${fmt(p50.d, 2)} ms direct GET`, compare: `+${fmt(p50.m - p50.d, 2)} ms`, goal: '≤ +0.30 ms', ok: p50.m - p50.d <= 0.3 });
   rows.push({ metric: '(d) added latency per call, p99', value: `${fmt(p99.m, 2)} ms`, baseline: `${fmt(p99.d, 2)} ms direct GET`, compare: `+${fmt(p99.m - p99.d, 2)} ms`, goal: '≤ +2.00 ms', ok: p99.m - p99.d <= 2 });
-  notes.push(`latency: ${WARM_CALLS} warm-up calls each way (not counted), then 3 rounds of 1,500 calls each way in alternating blocks of 100; the median round is quoted. loopiq-mcp's CPU time per call: ${fmt(cpuPerCall, 0)} µs.`);
+  notes.push(`latency: ${WARM_CALLS} warm-up calls each way (not counted), then 3 rounds of 1,500 calls each way in alternating blocks of 100; the median round is quoted. CPU time per call: loopiq-mcp ${fmt(cpuPerCall, 0)} µs, baseline ${fmt(baseCpuPerCall, 0)} µs; in the same rounds the baseline server adds +${fmt(basePick(0.5), 2)} ms (p50), +${fmt(basePick(0.99), 2)} ms (p99).`);
 
   // (e) Cost of a result: bytes of the tools/call result per byte of the record. Both copies must
   // carry the data (Claude Code, VS Code and Codex show the model only structuredContent, Claude
