@@ -6,16 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
 import { RecordingStdioTransport } from '../src/util/stdio-probe.js';
-import { baseEnv, CLI, tempHome } from './support/cli.js';
-
-/** Waits for an event, generously; never a timing assertion. */
-async function until(what: string, ok: () => boolean, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { baseEnv, CLI, tempHome, until } from './support/cli.js';
 
 describe('the code cache, across real starts of the built CLI (serve.cjs through dist/cli.js)', () => {
   let sandbox: RunningSandbox;
@@ -24,7 +15,7 @@ describe('the code cache, across real starts of the built CLI (serve.cjs through
   });
   afterAll(() => sandbox.close());
 
-  /** One client session: start, list, one read, and (unless `quick`) stay until the cache has been handled. */
+  /** One client session: start, list, one read, then stay until the server has dealt with its code cache. */
   async function session(cli: string, env: Record<string, string>, opts: { waitFor?: RegExp } = {}) {
     const transport = new RecordingStdioTransport(process.execPath, [cli, 'serve'], env);
     const client = new Client({ name: 'loopiq-test', version: '1' }, { capabilities: {} });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../src/sandbox/fake-loopiq.js';
 import { SANDBOX_TOKENS } from '../src/sandbox/seed.js';
 import { RecordingStdioTransport } from '../src/util/stdio-probe.js';
-import { baseEnv, tempHome } from './support/cli.js';
+import { baseEnv, tempHome, until } from './support/cli.js';
 
 /** What desktop clients launch: the bin (V8 flags and compile cache), not dist/cli.js. */
 const BIN = fileURLToPath(new URL('../bin/loopiq-mcp.js', import.meta.url));
@@ -16,15 +16,6 @@ async function connectBin(env: Record<string, string>) {
   const client = new Client({ name: 'loopiq-test', version: '1.2.3' }, { capabilities: {} });
   await client.connect(transport);
   return { client, transport };
-}
-
-/** Waits for an event, generously; never a timing assertion. */
-async function until(what: string, ok: () => boolean, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('warm-up after initialize (bin, real MCP client, sandbox on a real port)', () => {

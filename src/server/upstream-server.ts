@@ -1,5 +1,4 @@
 import { nodeCrypto } from '../util/node-crypto.js';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import type { HostedMcp } from '../backend/hosted-mcp.js';
@@ -11,6 +10,7 @@ import { renderText } from '../tools/format.js';
 import { inert } from '../util/inert.js';
 import { VERSION } from '../version.js';
 import type { OrgRef } from './org-scope.js';
+import { canElicit, LowLevelServer } from './low-level-server.js';
 
 export interface UpstreamServerDeps {
   mcp: HostedMcp;
@@ -23,12 +23,6 @@ export interface UpstreamServerDeps {
   /** Called after each tool call is answered. */
   onAnswer?: () => void;
 }
-
-// The SDK deprecates Server for everything but advanced uses; relaying tools whose JSON Schemas
-// come from the endpoint is one (McpServer takes only zod schemas). Named once here.
-// eslint-disable-next-line @typescript-eslint/no-deprecated -- the low-level Server is the SDK's API for raw JSON Schema tools (see above)
-const LowLevelServer = Server;
-type LowLevelServer = InstanceType<typeof LowLevelServer>;
 
 const EXECUTE_APPROVED = 'loopiq_execute_approved_action';
 
@@ -115,8 +109,3 @@ export function createUpstreamServer(deps: UpstreamServerDeps): LowLevelServer {
   return server;
 }
 
-/** Form elicitation declared by the client (`{}` is the 2025-06-18 spelling of form-only). */
-function canElicit(server: LowLevelServer): boolean {
-  const e = server.getClientCapabilities()?.elicitation;
-  return !!e && (e.form !== undefined || Object.keys(e).length === 0);
-}

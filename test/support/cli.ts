@@ -68,3 +68,12 @@ export function cliUser(apiUrl: string) {
   };
   return { home, env, cli, outputs };
 }
+
+/** Waits for an event, generously; never a timing assertion. */
+export async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
