@@ -308,7 +308,7 @@ export class ApiClient {
   }
 
   /** The body, streamed and refused past the cap: never buffered whole when it is too large. */
-  private async readCapped(res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> & { destroy(): void } }, method: string, url: URL): Promise<string> {
+  private readCapped(res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: NodeJS.EventEmitter & { destroy(): void } }, method: string, url: URL): Promise<string> {
     const tooLarge = () => {
       res.body.destroy();
       return new LoopIqError(
@@ -319,16 +319,22 @@ export class ApiClient {
       );
     };
     const declared = Number(res.headers['content-length']);
-    if (declared > this.maxBytes) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    for await (const chunk of res.body) {
-      bytes += chunk.length;
-      if (bytes > this.maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
-    const [only] = chunks;
-    return chunks.length === 1 && only ? only.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
+    if (declared > this.maxBytes) return Promise.reject(tooLarge());
+    // Events rather than `for await`: the same stream, without an async iterator per response.
+    return new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.body.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > this.maxBytes) reject(tooLarge());
+        else chunks.push(chunk);
+      });
+      res.body.once('error', reject);
+      res.body.once('end', () => {
+        const [only] = chunks;
+        resolve(chunks.length === 1 && only ? only.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8'));
+      });
+    });
   }
 
   private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined): LoopIqError {

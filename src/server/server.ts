@@ -127,10 +127,7 @@ export function createMcpServer(deps: ServerDeps): LowLevelServer {
  * What tools/call needs of a request; the stdin guard has already checked that `name` is a string
  * and `arguments` an object (stdin-guard.ts), and each tool validates its own arguments.
  */
-const ToolsCallRequest = z.object({
-  method: z.literal('tools/call'),
-  params: z.looseObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }),
-});
+const ToolsCallRequest = z.object({ method: z.literal('tools/call'), params: z.looseObject({ name: z.string() }) });
 type ToolsCallHandler = (req: z.infer<typeof ToolsCallRequest>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => Promise<CallToolResult>;
 
 /**

@@ -13,7 +13,8 @@ const MIN_SECRET = 8;
 export const REDACTED = '[REDACTED]';
 
 export function addSecret(secret: string | null | undefined): void {
-  if (!secret || secret.length < MIN_SECRET) return;
+  // Called with the token on every request: the encoded forms are computed once.
+  if (!secret || secret.length < MIN_SECRET || secrets.has(secret)) return;
   secrets.add(secret);
   // The same secret as it may travel: URL-encoded, or inside a Basic/Bearer header in base64.
   const encoded = encodeURIComponent(secret);
