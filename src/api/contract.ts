@@ -6,17 +6,10 @@
  * change in this file.
  */
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 
 export const API_PREFIX = '/api/v1';
 
-/**
- * Each schema is built on first use: building all of them costs a start ~4 ms, and a start needs
- * none (the first call needs two).
- */
-function lazy<T>(build: () => T): () => T {
-  let built: T | undefined;
-  return () => (built ??= build());
-}
 export const DEFAULT_API_URL = 'https://ai.loopiq.com';
 
 export const HEADERS = {
@@ -45,6 +38,8 @@ export const PROBLEM_CODES = [
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
+// Each schema is built on first use (util/lazy.ts): building all of them costs a start ~4 ms,
+// and a start needs none (the first call needs two).
 export const Problem = lazy(() => z.object({
   type: z.string().optional(),
   title: z.string().optional(),

@@ -8,6 +8,7 @@ import type { GateKey } from './approval-key.js';
 import type { AuditLog } from './audit.js';
 import { requestDigest } from './digest.js';
 import { withLock } from './lock.js';
+import { lazy } from '../util/lazy.js';
 import type { ProcessId } from './process-tree.js';
 
 export const APPROVAL_TTL_MS = 15 * 60_000;
@@ -18,7 +19,9 @@ const TAKEOVER_MARGIN_MS = 5_000;
 export const CHANNELS = ['elicitation', 'dialog', 'terminal'] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 
-const Record_ = z.object({
+// Built on first use (util/lazy.ts): a server start reads no approval.
+const Record_ = lazy(() =>
+  z.object({
   id: z.string(),
   createdAt: z.string(),
   expiresAt: z.string(),
@@ -45,8 +48,9 @@ const Record_ = z.object({
   executingUntil: z.string().optional(),
   result: z.object({ httpStatus: z.number().nullable(), ids: z.array(z.string()) }).optional(),
   mac: z.string(),
-});
-export type ApprovalRecord = z.infer<typeof Record_>;
+}),
+);
+export type ApprovalRecord = z.infer<ReturnType<typeof Record_>>;
 type Unsigned = Omit<ApprovalRecord, 'mac'>;
 
 // No 0/O, 1/I/L: read aloud and typed by a human.
@@ -130,7 +134,7 @@ export class Approvals {
     if (!/^[0-9A-Z]{6}$/.test(normalizeCode(id))) return undefined;
     let parsed: ApprovalRecord | undefined;
     try {
-      parsed = await readJsonFile(this.file(id), (raw) => Record_.parse(raw));
+      parsed = await readJsonFile(this.file(id), (raw) => Record_().parse(raw));
     } catch {
       throw new ForgedApproval(`approval ${normalizeCode(id)} is not a record loopiq-mcp wrote; it was refused.`);
     }
