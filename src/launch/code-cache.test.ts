@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,17 @@ describe('the code cache (launch/code-cache.ts)', () => {
     const second = loadCached(file, env);
     expect(second.codeCache.status).toBe('used');
     expect((second.exports as Exports).answer(3)).toBe(ex.answer(3));
+  });
+
+  it("removes Node's compile cache that version 0.1 kept in the state dir, and nothing else there", () => {
+    const { file, env, root } = setup();
+    const old = join(root, 'state', 'compile-cache', 'v22', 'x');
+    mkdirSync(old, { recursive: true });
+    writeFileSync(join(old, 'entry'), 'old');
+    writeFileSync(join(root, 'state', 'audit.jsonl'), '{}\n');
+    expect(loadCached(file, env).codeCache.save('answered')).toBe(true);
+    expect(existsSync(join(root, 'state', 'compile-cache'))).toBe(false);
+    expect(readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8')).toBe('{}\n');
   });
 
   it('is taken again only at a later stage: after the first answer, not twice', () => {

@@ -16,7 +16,7 @@
  * cache", never an error. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off. Nothing
  * here loads node:crypto (~5 ms): a start does not otherwise need it before the first call.
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
@@ -47,7 +47,9 @@ function readCache(path: string): { stage: number; data: Buffer } | undefined {
   try {
     fd = openSync(path, constants.O_RDONLY | ((constants as Partial<typeof constants>).O_NOFOLLOW ?? 0));
     const st = fstatSync(fd);
-    if (!st.isFile() || (st.mode & 0o022) !== 0 || (process.getuid && st.uid !== process.getuid())) return undefined;
+    // (Windows has no such modes: every writable file reports 0o666; its ACLs keep the profile private.)
+    const othersMayWrite = process.platform !== 'win32' && (st.mode & 0o022) !== 0;
+    if (!st.isFile() || othersMayWrite || (process.getuid && st.uid !== process.getuid())) return undefined;
     const file = readFileSync(fd);
     const [magic, stage] = file.subarray(0, HEADER_BYTES).toString('latin1').trimEnd().split(' ');
     if (magic !== MAGIC || file.length <= HEADER_BYTES) return undefined;
@@ -76,6 +78,8 @@ function writeCache(path: string, stage: number, data: Buffer): void {
     }
     throw err;
   }
+  // Node's compile cache, which loopiq-mcp 0.1 kept beside it, is no longer read.
+  rmSync(join(dir, '..', 'compile-cache'), { recursive: true, force: true });
   // Caches of other versions and other Nodes, unused for a month.
   for (const name of readdirSync(dir)) {
     const other = join(dir, name);
