@@ -78,17 +78,15 @@ export class WarmUp {
 
 /**
  * Memory after work: a server spends its life waiting and does little CPU per call, yet V8 keeps
- * what a grown young generation and its optimizing compilers took (~30-50 MB after a few hundred
- * calls, never given back). From here on: the young generation stays the size it is; on Node >= 22
- * no TurboFan (Maglev remains: same CPU per call); WebAssembly (undici's HTTP parser) tiers up no
- * further. Set only now, once everything the calls need is loaded and the code cache is taken:
- * changing V8 flags makes V8 refuse code caches made under the old ones.
+ * what a grown young generation took (up to 2 × 16 MB, never given back). From here on the young
+ * generation stays the size it is, and WebAssembly (undici's HTTP parser) tiers up no further. Set
+ * only now, once everything the calls need is loaded and the code cache is taken: changing V8 flags
+ * makes V8 refuse code caches made under the old ones. TurboFan stays: turning it off (as this did
+ * on Node >= 22) cost a read 35-60 µs of latency (p50, Maglev only) for a few MB.
  */
 function settleForIdleLife(): void {
-  // Without Maglev (Node 20) code would fall back to Sparkplug: ~+100 µs CPU per call for ~3 MB.
-  const hasMaglev = Number(process.versions.node.split('.')[0]) >= 22;
   const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-  for (const flag of ['--semi-space-growth-factor=1', ...(hasMaglev ? ['--no-turbofan'] : []), '--liftoff-only', '--no-wasm-dynamic-tiering', '--no-wasm-tier-up']) {
+  for (const flag of ['--semi-space-growth-factor=1', '--liftoff-only', '--no-wasm-dynamic-tiering', '--no-wasm-tier-up']) {
     setFlagsFromString(flag);
   }
 }

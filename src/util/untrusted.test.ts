@@ -14,6 +14,19 @@ const everyCodePoint = () => {
 };
 
 describe('untrusted record text', () => {
+  it('the plain-ASCII shortcut changes nothing: sanitizeText is the hidden-character strip, and mayHideText the full test, for any text', () => {
+    const strip = new RegExp(`(?![\\n\\t])${HIDDEN_SOURCE}`, 'gu');
+    const units = fc.string({ unit: fc.oneof(fc.constantFrom('\t', '\n', '\r', '\f', '\b', '\u007f', '\u200b', '\u202e', '\ud800', 'a', '~', ' ', '"', '\\'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 40 });
+    fc.assert(
+      fc.property(units, (s) => {
+        expect(sanitizeText(s)).toBe(s.replace(strip, ''));
+        const raw = JSON.stringify({ t: s });
+        expect(mayHideText(raw)).toBe(/\\[ubfr]/.test(raw) || new RegExp(`(?![\\n\\t])${HIDDEN_SOURCE}`, 'u').test(raw));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('detects hidden characters raw or behind JSON \\u escapes', () => {
     expect(mayHideText('{"t":"plain text, émoji ✓"}')).toBe(false);
     expect(mayHideText('{"t":"a\u202Eb"}')).toBe(true);
