@@ -8,7 +8,7 @@ import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../src/sandbox/fake-loopiq.js';
 import { startOAuthSandbox, type RunningOAuthSandbox } from '../src/sandbox/oauth-server.js';
-import { approveDevice, AUTH_URL, authorizeInBrowser, CliProcess, readAllFiles, TestBrowser } from './oauth-support.js';
+import { approveDevice, AUTH_URL, authorizeInBrowser, CliProcess, readAllFiles, TestBrowser, webLogin } from './oauth-support.js';
 import { cliUser, connectCli } from './support/cli.js';
 
 const TTL_S = 6;
@@ -46,15 +46,8 @@ function mcpUser() {
   return u;
 }
 
-async function webLoginMcp(u: User, args: string[] = []) {
-  const cli = new CliProcess(['login', '--mcp-url', mcpUrl, '--web', '--no-browser', ...args], u.env);
-  const [, authUrl] = await cli.waitFor(AUTH_URL);
-  const browser = new TestBrowser();
-  const callback = await authorizeInBrowser(browser, authUrl!);
-  const landing = await browser.go(callback.href);
-  const code = await cli.exited;
-  u.outputs.push(cli.stdout, cli.stderr);
-  return { cli, code, landing, authUrl: authUrl! };
+function webLoginMcp(u: User, args: string[] = []) {
+  return webLogin(u, ['--mcp-url', mcpUrl, ...args]);
 }
 
 describe('the sandbox /mcp as an OAuth protected resource', () => {

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { log } from '../util/log.js';
 import { shrinkRecord, summarizeCuts } from '../tools/format.js';
+import { parseJsonContainer } from '../util/json.js';
 import { redactDeep } from '../util/redact.js';
 import { sanitize } from '../util/untrusted.js';
 
@@ -67,7 +68,7 @@ export function relayResult(result: CallToolResult, org: string): Relayed {
   const structured = result.structuredContent !== undefined && !result.isError;
   for (const item of structured ? [] : result.content) {
     if (item.type === 'text') {
-      const parsed = parseJson(item.text);
+      const parsed = parseJsonContainer(item.text);
       content.push(parsed === undefined ? item.text : pin(parsed));
     } else if (item.type === 'resource' || item.type === 'resource_link') {
       content.push(pin(item));
@@ -88,12 +89,3 @@ export function relayResult(result: CallToolResult, org: string): Relayed {
   return { data: clean, withheld, isError: result.isError === true, ...(errorText !== undefined ? { errorText: redactDeep(sanitize(errorText)) } : {}) };
 }
 
-function parseJson(text: string): unknown {
-  const t = text.trim();
-  if (!(t.startsWith('{') || t.startsWith('['))) return undefined;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonContainer } from '../util/json.js';
 
 /**
  * Some clients double-serialise object and array arguments ("[\"a\"]" instead of ["a"]).
@@ -22,11 +23,6 @@ function lenient(schema: z.ZodType): z.ZodType {
 
 function parseIfJsonString(value: unknown): unknown {
   if (typeof value !== 'string') return value;
-  const t = value.trim();
-  if (!(t.startsWith('[') || t.startsWith('{'))) return value;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return value;
-  }
+  const parsed = parseJsonContainer(value);
+  return parsed === undefined ? value : parsed;
 }
