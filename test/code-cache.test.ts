@@ -40,7 +40,14 @@ describe('the code cache, across real starts of the built CLI (serve.cjs through
     expect(first.status).toBe('absent');
     const [name] = cacheFiles(home);
     expect(name).toMatch(/^serve-.+\.bin$/);
-    expect(statSync(join(home.dir, 'state', 'code-cache', name!)).mode & 0o777).toBe(0o600);
+    const cachePath = join(home.dir, 'state', 'code-cache', name!);
+    expect(statSync(cachePath).mode & 0o777).toBe(0o600);
+    // Compiled code only: the token the server used is nowhere in it (invariant 2), in any spelling.
+    const bytes = readFileSync(cachePath);
+    for (const spelling of [SANDBOX_TOKENS.alex, Buffer.from(SANDBOX_TOKENS.alex).toString('base64').replace(/=+$/, '')]) {
+      expect(bytes.includes(Buffer.from(spelling, 'latin1')), spelling).toBe(false);
+      expect(bytes.includes(Buffer.from(spelling, 'utf16le')), spelling).toBe(false);
+    }
     const second = await session(CLI, envFor(home));
     expect(second.status).toBe('used');
     expect(second.stderr).not.toMatch(/saved/);
