@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { nodeCrypto } from '../util/node-crypto.js';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -6,6 +5,7 @@ import type { TokenSource } from '../auth/token-source.js';
 import { HEADERS, RESPONSE_LIMITS, type Endpoint, type HttpMethod } from './contract.js';
 import { LoopIqError, errorFromProblem } from './errors.js';
 import { jsonShapeProblem, pageProblem, withholdForeign } from './response-guard.js';
+import { DeadlineError, exchange } from './http-exchange.js';
 import { log } from '../util/log.js';
 import { secureUrl } from '../util/loopback.js';
 import { addSecret, containsSecret, redactDeep } from '../util/redact.js';
@@ -81,22 +81,6 @@ export async function createDispatcher(env: NodeJS.ProcessEnv = process.env, tim
   const timeouts = { keepAliveTimeout: 30_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(10_000, timeoutMs) } };
   const proxied = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
   return proxied ? new EnvHttpProxyAgent({ ...timeouts, connections: POOL_SIZE }) : new Agent({ ...timeouts, connections: POOL_SIZE });
-}
-
-/**
- * One attempt's abort signal, in the form undici also takes (an EventEmitter with `aborted` and
- * `reason`): a request's deadline and its cancellation, at a fraction of an AbortController's cost
- * per call (EventTarget construction and listeners were ~25 µs of every read).
- */
-class AttemptSignal extends EventEmitter {
-  aborted = false;
-  reason: unknown = undefined;
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.emit('abort');
-  }
 }
 
 export class ApiClient {
@@ -256,37 +240,23 @@ export class ApiClient {
   }
 
   private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number) {
-    const [{ request }, dispatcher] = await Promise.all([loadUndici(), (this.dispatcher ??= createDispatcher(this.opts.env, this.timeoutMs))]);
-    // One deadline per attempt over connect, headers and the whole body (undici's own timeouts
-    // are idle times: a body dripping a byte a second would never trip them).
-    const attempt = new AttemptSignal();
-    const timer = setTimeout(() => { attempt.abort(new DeadlineError(timeoutMs)); }, timeoutMs);
-    const cancel = () => { attempt.abort(signal?.reason); };
-    signal?.addEventListener('abort', cancel, { once: true });
-    let text: string;
-    let res: Awaited<ReturnType<typeof request>> | undefined;
-    try {
-      if (signal?.aborted) cancel();
-      res = await request(url, { method, headers, ...(body === undefined ? {} : { body }), dispatcher, signal: attempt });
-      text = await this.readCapped(res, method, url);
-    } catch (err) {
-      const reason: unknown = attempt.reason;
-      if (reason instanceof DeadlineError) reason.answering = res !== undefined;
-      throw reason instanceof DeadlineError ? reason : err;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', cancel);
-    }
-    // undici frees the socket one tick after the body ends; yielding here lets the next request
-    // (e.g. the record after /me) reuse this keep-alive connection instead of opening another.
-    await new Promise<void>((r) => setImmediate(r));
+    const dispatcher = await (this.dispatcher ??= createDispatcher(this.opts.env, this.timeoutMs));
+    const tooLarge = (status: number) =>
+      new LoopIqError(
+        'response_too_large',
+        `LoopIQ's response to ${method} ${url.pathname} is larger than the ${formatBytes(this.maxBytes)} cap; it was refused unread.`,
+        'Ask for less: a smaller limit, narrower filters, or one record by id.',
+        { status },
+      );
+    const res = await exchange(dispatcher, url, { method, headers, ...(body === undefined ? {} : { body }) }, { timeoutMs, maxBytes: this.maxBytes, tooLarge, signal });
+    const text = res.text;
     const ra = res.headers[HEADERS.retryAfter];
     const retryAfterRaw = Array.isArray(ra) ? ra[0] : ra;
     const retryAfter = retryAfterRaw !== undefined && /^\d+$/.test(retryAfterRaw) ? Number(retryAfterRaw) : undefined;
     let parsed: unknown = undefined;
     if (text.length > 0) {
       const shape = jsonShapeProblem(text);
-      if (shape) throw refused(method, url.pathname, shape, res.statusCode);
+      if (shape) throw refused(method, url.pathname, shape, res.status);
       try {
         // Redacted at the source: a body echoing our token gives nothing back to anyone. Without a
         // backslash every parsed string is a substring of the body, so a body that holds no secret
@@ -294,47 +264,17 @@ export class ApiClient {
         const value: unknown = JSON.parse(text);
         parsed = !text.includes('\\') && !containsSecret(text) ? value : redactDeep(value);
       } catch {
-        if (res.statusCode < 400) {
+        if (res.status < 400) {
           throw new LoopIqError(
             'bad_response',
-            `LoopIQ sent a response that is not JSON (${res.statusCode}, ${text.length} bytes) for ${method} ${url.pathname}.`,
+            `LoopIQ sent a response that is not JSON (${res.status}, ${text.length} bytes) for ${method} ${url.pathname}.`,
             'Check LOOPIQ_API_URL points at the LoopIQ API (not a web page or proxy login).',
-            { status: res.statusCode },
+            { status: res.status },
           );
         }
       }
     }
-    return { status: res.statusCode, parsed, retryAfter, text };
-  }
-
-  /** The body, streamed and refused past the cap: never buffered whole when it is too large. */
-  private readCapped(res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: NodeJS.EventEmitter & { destroy(): void } }, method: string, url: URL): Promise<string> {
-    const tooLarge = () => {
-      res.body.destroy();
-      return new LoopIqError(
-        'response_too_large',
-        `LoopIQ's response to ${method} ${url.pathname} is larger than the ${formatBytes(this.maxBytes)} cap; it was refused unread.`,
-        'Ask for less: a smaller limit, narrower filters, or one record by id.',
-        { status: res.statusCode },
-      );
-    };
-    const declared = Number(res.headers['content-length']);
-    if (declared > this.maxBytes) return Promise.reject(tooLarge());
-    // Events rather than `for await`: the same stream, without an async iterator per response.
-    return new Promise<string>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.body.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes > this.maxBytes) reject(tooLarge());
-        else chunks.push(chunk);
-      });
-      res.body.once('error', reject);
-      res.body.once('end', () => {
-        const [only] = chunks;
-        resolve(chunks.length === 1 && only ? only.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8'));
-      });
-    });
+    return { status: res.status, parsed, retryAfter, text };
   }
 
   private transportError(err: unknown, method: string, url: URL, requestId: string, signal: AbortSignal | undefined): LoopIqError {
@@ -388,15 +328,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-class DeadlineError extends Error {
-  override readonly name = 'DeadlineError';
-  /** The headers had arrived: the server is answering, only too slowly. */
-  answering = false;
-  constructor(readonly ms: number) {
-    super(`no complete answer within ${ms} ms`);
-  }
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;

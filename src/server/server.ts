@@ -1,17 +1,16 @@
 import { nodeCrypto } from '../util/node-crypto.js';
 import { getParseErrorMessage } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
-import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ApiClient } from '../api/client.js';
 import { readApi } from '../api/read-api.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { ToolContext, ToolDef, UserContext } from '../tools/define.js';
-import { DATA_NOTE, fenced } from '../tools/format.js';
+import { DATA_NOTE, fenced, fenceJson } from '../tools/format.js';
 import { lenientShape } from '../tools/lenient.js';
 import { VERSION } from '../version.js';
 import type { GateCall, WriteGate } from '../gate/gate.js';
@@ -22,6 +21,8 @@ import { redact } from '../util/redact.js';
 import { guardStdin } from './stdin-guard.js';
 import { GuardedStdioTransport, type LineSink } from './stdio-transport.js';
 import { canElicit, LowLevelServer } from './low-level-server.js';
+import { serveToolCalls, type CallExtra } from './tool-call-lane.js';
+import { withJson } from './message-json.js';
 
 export interface ServerDeps {
   api: ApiClient;
@@ -58,12 +59,12 @@ export function createMcpServer(deps: ServerDeps): LowLevelServer {
   // context on every model turn.
   let toolList: ListToolsResult | undefined;
   server.setRequestHandler(ListToolsRequestSchema, () => (toolList ??= prebuiltToolList(deps.tools) ?? listTools(deps.tools)));
-  setToolsCallHandler(server, async (req, extra): Promise<CallToolResult> => {
+  serveToolCalls(server, async (params, extra): Promise<CallToolResult> => {
     try {
-      const tool = byName.get(req.params.name);
+      const tool = byName.get(params.name);
       // The same words McpServer uses (stdin-guard answers unknown names before they get here).
-      if (!tool) return toolError(`MCP error -32602: Tool ${req.params.name} not found`);
-      const parsed = validatorOf(tool).safeParse(req.params.arguments ?? {});
+      if (!tool) return toolError(`MCP error -32602: Tool ${params.name} not found`);
+      const parsed = validatorOf(tool).safeParse(params.arguments ?? {});
       if (!parsed.success) return toolError(`MCP error -32602: Input validation error: Invalid arguments for tool ${tool.name}: ${getParseErrorMessage(parsed.error)}`);
       return await callTool(tool, parsed.data as Record<string, unknown>, extra);
     } finally {
@@ -72,9 +73,9 @@ export function createMcpServer(deps: ServerDeps): LowLevelServer {
   });
   return server;
 
-  async function callTool(tool: ToolDef, args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> {
+  async function callTool(tool: ToolDef, args: Record<string, unknown>, extra: CallExtra): Promise<CallToolResult> {
     const requestId = nodeCrypto().randomUUID();
-    const progressToken = extra._meta?.progressToken;
+    const { progressToken } = extra;
     let step = 0;
     const base = {
       api: readApi(deps.api),
@@ -123,23 +124,6 @@ export function createMcpServer(deps: ServerDeps): LowLevelServer {
   }
 }
 
-/**
- * What tools/call needs of a request; the stdin guard has already checked that `name` is a string
- * and `arguments` an object (stdin-guard.ts), and each tool validates its own arguments.
- */
-const ToolsCallRequest = z.object({ method: z.literal('tools/call'), params: z.looseObject({ name: z.string() }) });
-type ToolsCallHandler = (req: z.infer<typeof ToolsCallRequest>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => Promise<CallToolResult>;
-
-/**
- * tools/call registered as the SDK's Protocol registers any request, without the Server's wrapper
- * for it, which parses every call twice more against CallToolRequestSchema and copies every result
- * through CallToolResultSchema (~60 µs a call, a fifth of what the server adds to a read): results
- * here are only ever built by toolResult() below.
- */
-function setToolsCallHandler(server: LowLevelServer, handler: ToolsCallHandler): void {
-  (Protocol.prototype.setRequestHandler as (this: LowLevelServer, schema: typeof ToolsCallRequest, h: ToolsCallHandler) => void).call(server, ToolsCallRequest, handler);
-}
-
 const toolError = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
 /**
@@ -148,12 +132,17 @@ const toolError = (text: string): CallToolResult => ({ content: [{ type: 'text',
  */
 export function toolResult(label: string | undefined, ours: string, data: Record<string, unknown>, isError?: boolean): CallToolResult {
   const clean = sanitize(data);
+  const json = fenceJson(clean);
+  const structured = { dataNote: DATA_NOTE, ...clean };
   return {
-    content: [{ type: 'text', text: `${label ?? ''}${sanitizeText(ours)}\n${fenced(clean)}` }],
-    structuredContent: { dataNote: DATA_NOTE, ...clean },
+    content: [{ type: 'text', text: `${label ?? ''}${sanitizeText(ours)}\n${fenced(clean, json)}` }],
+    // The same data in the same JSON as the fence (message-json.ts): serialized once.
+    structuredContent: Object.hasOwn(clean, 'dataNote') ? structured : withJson(structured, json === '{}' ? DATA_NOTE_JSON : `${DATA_NOTE_JSON.slice(0, -1)},${json.slice(1)}`),
     ...(isError ? { isError: true } : {}),
   };
 }
+
+const DATA_NOTE_JSON = JSON.stringify({ dataNote: DATA_NOTE });
 
 /**
  * Serves `server` over stdio: every input line judged (stdin-guard: each malformed one answered

@@ -1,4 +1,6 @@
 import { PassThrough } from 'node:stream';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { guardStdin, judgeMessage } from './stdin-guard.js';
 
@@ -62,6 +64,34 @@ describe('judging each message', () => {
     expect(answer('{"jsonrpc":"2.0","id":7,"method":"ping","params":{"_meta":5}}')).toEqual({ id: 7, code: -32600 });
     expect(answer('"just a string"')).toEqual({ id: null, code: -32600 });
     expect(answer('null')).toEqual({ id: null, code: -32600 });
+  });
+
+  it('a tools/call request is forwarded exactly when the SDK schema would take it and its name and arguments are usable', () => {
+    // judgeMessage checks a call by hand instead of parsing it against the SDK's schema (the
+    // ToolCallLane serves it without the SDK): the two must agree on every message.
+    const RELATED = 'io.modelcontextprotocol/related-task';
+    const odd = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(2 ** 53), fc.constant(-0), fc.array(fc.integer(), { maxLength: 2 }));
+    // Each slot: absent (undefined is dropped by JSON.stringify), a good value, or anything.
+    const slot = <T,>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: good, weight: 5 }, { arbitrary: odd, weight: 1 });
+    const rare = fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: odd, weight: 1 });
+    const meta = slot(fc.record({ progressToken: slot(fc.oneof(fc.string(), fc.integer())), [RELATED]: slot(fc.record({ taskId: slot(fc.string()), more: rare })), other: rare }));
+    const params = fc.record({ name: slot(fc.constant('loopiq_whoami')), arguments: slot(fc.dictionary(fc.string(), odd, { maxKeys: 2 })), _meta: meta, extra: rare });
+    const message = fc.record({ jsonrpc: slot(fc.constant('2.0')), id: slot(fc.oneof(fc.string(), fc.integer())), method: fc.constant('tools/call'), params, stray: rare, ['__proto__']: rare });
+    let forwarded = 0;
+    fc.assert(
+      fc.property(message, (m) => {
+        const line = JSON.stringify(m);
+        const sent = JSON.parse(line) as { params: { name?: unknown; arguments?: unknown } };
+        const args = sent.params.arguments;
+        const usable = typeof sent.params.name === 'string' && (args === undefined || (typeof args === 'object' && args !== null && !Array.isArray(args)));
+        const expected = usable && JSONRPCMessageSchema.safeParse(sent).success;
+        expect(judgeMessage(line).forward).toBe(expected);
+        if (expected) forwarded++;
+      }),
+      { numRuns: 5_000 },
+    );
+    // Both sides of the boundary were exercised.
+    expect(forwarded).toBeGreaterThan(500);
   });
 
   it('without a tool list, any tool name is left to the server', () => {

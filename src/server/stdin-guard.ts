@@ -18,7 +18,8 @@ export interface GuardOptions {
 
 type Verdict = { forward: true; message: JSONRPCMessage } | { forward: false; reply?: { id: string | number | null; code: number; message: string }; why: string };
 
-const isId = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
+// The SDK's RequestIdSchema: a string, or an integer zod calls safe.
+const isId = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v));
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -61,6 +62,9 @@ export function judgeMessage(line: string, knownTools?: ReadonlySet<string>): Ve
       if (typeof params.name !== 'string') return invalidParams('tools/call needs a string "name"', 'tools/call without a name');
       if (params.arguments !== undefined && !isObject(params.arguments)) return invalidParams('tools/call "arguments" must be an object', 'tools/call with non-object arguments');
       if (knownTools && !knownTools.has(params.name)) return invalidParams('unknown tool (see tools/list for the tools this server offers)', 'a call to an unknown tool');
+      // A call is most of the traffic: checked here for all the SDK's schema would check of it
+      // (a property test holds the two equal), and not parsed against that schema again.
+      if (hasId) return toolCallEnvelopeOk(msg, params) ? { forward: true, message: msg as JSONRPCMessage } : invalidRequest('not a valid JSON-RPC message', 'a malformed message');
     }
   } else if (!isResponse) return invalidRequest('no method, result or error', 'a message that is neither request nor response');
   // Whatever else the SDK's own schema refuses would be dropped without an answer. Parsed here
@@ -68,6 +72,25 @@ export function judgeMessage(line: string, knownTools?: ReadonlySet<string>): Ve
   const parsed = JSONRPCMessageSchema.safeParse(msg);
   if (!parsed.success) return invalidRequest('not a valid JSON-RPC message', 'a malformed message');
   return { forward: true, message: parsed.data };
+}
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const RELATED_TASK = 'io.modelcontextprotocol/related-task';
+
+/**
+ * What the SDK's JSONRPCRequestSchema checks beyond judgeMessage's own checks of a tools/call request
+ * (jsonrpc, id, method, params, name, arguments): no other top-level key, and a `_meta` of the
+ * SDK's shape.
+ */
+function toolCallEnvelopeOk(msg: Record<string, unknown>, params: Record<string, unknown>): boolean {
+  for (const k in msg) if (!REQUEST_KEYS.has(k)) return false;
+  if (!Object.hasOwn(params, '_meta')) return true;
+  const meta = params._meta;
+  if (!isObject(meta)) return false;
+  if (Object.hasOwn(meta, 'progressToken') && !isId(meta.progressToken)) return false;
+  if (!Object.hasOwn(meta, RELATED_TASK)) return true;
+  const task = meta[RELATED_TASK];
+  return isObject(task) && typeof task.taskId === 'string';
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { GuardedInput } from './stdin-guard.js';
+import { messageJson } from './message-json.js';
 
 /** What the transport needs of stdout: a line sink with back-pressure. */
 export interface LineSink {
@@ -37,7 +38,7 @@ export class GuardedStdioTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     return new Promise((resolve) => {
-      if (this.output.write(`${JSON.stringify(message)}\n`)) resolve();
+      if (this.output.write(`${messageJson(message)}\n`)) resolve();
       else this.output.once('drain', resolve);
     });
   }

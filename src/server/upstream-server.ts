@@ -1,5 +1,5 @@
 import { nodeCrypto } from '../util/node-crypto.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { LoopIqError, toLoopIqError } from '../api/errors.js';
 import type { HostedMcp } from '../backend/hosted-mcp.js';
 import { relayResult } from '../backend/relay.js';
@@ -11,6 +11,7 @@ import { inert } from '../util/inert.js';
 import { VERSION } from '../version.js';
 import type { OrgRef } from './org-scope.js';
 import { canElicit, LowLevelServer } from './low-level-server.js';
+import { serveToolCalls } from './tool-call-lane.js';
 
 export interface UpstreamServerDeps {
   mcp: HostedMcp;
@@ -54,11 +55,11 @@ export function createUpstreamServer(deps: UpstreamServerDeps): LowLevelServer {
     return { tools: [...relayed, ...(deps.readOnly ? [] : [executeApprovedTool])] };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
-    const { name } = req.params;
-    const args = (req.params.arguments ?? {});
+  serveToolCalls(server, async (params, extra): Promise<CallToolResult> => {
+    const { name } = params;
+    const args = params.arguments ?? {};
     const requestId = nodeCrypto().randomUUID();
-    const progressToken = extra._meta?.progressToken;
+    const { progressToken } = extra;
     let step = 0;
     const progress = async (message: string) => {
       if (progressToken === undefined) return;

@@ -42,6 +42,34 @@ describe('untrusted record text', () => {
     expect(sanitize(parsed)).toEqual({ a: ['ok', 'evil'], b: { c: 'tag' }, k: 1 });
   });
 
+  it('sanitize equals a plain recursive strip on any JSON value, and copies nothing that did not change', () => {
+    const strip = new RegExp(`(?![\\n\\t])${HIDDEN_SOURCE}`, 'gu');
+    const reference = (v: unknown): unknown => {
+      if (typeof v === 'string') return v.replace(strip, '');
+      if (Array.isArray(v)) return v.map(reference);
+      if (v && typeof v === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k.replace(strip, ''), { value: reference(x), enumerable: true, writable: true, configurable: true });
+        return out;
+      }
+      return v;
+    };
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'b', '\u200b', '\u202e', '\n', '_', 'proto'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 6 });
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(text, tie('node'), { maxKeys: 4 })),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        const parsed: unknown = JSON.parse(JSON.stringify(v));
+        const clean = sanitize(parsed);
+        expect(clean).toStrictEqual(reference(parsed));
+        // Copy-on-write: an unchanged value is the very same object.
+        if (JSON.stringify(reference(parsed)) === JSON.stringify(parsed)) expect(clean).toBe(parsed);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
   it('over every code point of Unicode: exactly the hidden class of chars.ts goes, everything else (and \\n, \\t) stays', () => {
     const all = everyCodePoint();
     const kept = sanitizeText(all.join(''));

@@ -55,27 +55,36 @@ export function sanitize<T>(value: T): T {
   return done.get(value) as T;
 }
 
+/** `node` with its children cleaned: the node itself when none changed (nothing is copied). */
 function rebuild(node: object, done: Map<object, unknown>): unknown {
   const clean = (v: unknown) => (typeof v === 'string' ? sanitizeText(v) : v && typeof v === 'object' ? done.get(v) : v);
   if (Array.isArray(node)) {
-    let changed = false;
-    const out: unknown[] = [];
-    for (const v of node as unknown[]) {
+    const items = node as unknown[];
+    let out: unknown[] | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i];
       const c = clean(v);
-      if (c !== v) changed = true;
-      out.push(c);
+      if (out) out.push(c);
+      else if (c !== v) (out = items.slice(0, i)).push(c);
     }
-    return changed ? out : node;
+    return out ?? node;
   }
-  let changed = false;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) {
+  const record = node as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let out: Record<string, unknown> | undefined;
+  let i = 0;
+  for (const k of keys) {
+    const v = record[k];
     const ck = sanitizeText(k);
     const cv = clean(v);
-    if (ck !== k || cv !== v) changed = true;
-    setOwn(out, ck, cv);
+    if (!out && (ck !== k || cv !== v)) {
+      out = {};
+      for (const before of keys.slice(0, i)) setOwn(out, before, record[before]);
+    }
+    if (out) setOwn(out, ck, cv);
+    i++;
   }
-  return changed ? out : node;
+  return out ?? node;
 }
 
 /**
