@@ -109,3 +109,39 @@ describe('one HTTP exchange', () => {
     await expect(exchange(agent, api.url('/hang'), GET, { timeoutMs: 10_000, maxBytes: 100, tooLarge, signal: ac.signal })).rejects.toThrow('cancelled');
   });
 });
+
+describe('informational answers', () => {
+  it('a 103 Early Hints is not the answer: a server silent after it has not begun answering', async () => {
+    // A raw TCP server: node:http would not send a bare 1xx and then nothing.
+    const { createServer: tcp } = await import('node:net');
+    const server = tcp((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a>; rel=preload\r\n\r\n');
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    cleanups.push(() => new Promise((r) => server.close(r)), () => agent.destroy());
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/early`);
+    const err = await exchange(agent, url, GET, { timeoutMs: 300, maxBytes: 100, tooLarge }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlineError);
+    expect((err as DeadlineError).answering).toBe(false);
+  });
+
+  it('after a 103, the final answer is the one returned', async () => {
+    const { createServer: tcp } = await import('node:net');
+    const server = tcp((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a>; rel=preload\r\n\r\n');
+        setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-final: 1\r\n\r\n{}'), 20);
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    cleanups.push(() => new Promise((r) => server.close(r)), () => agent.destroy());
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/early`);
+    expect(await exchange(agent, url, GET, { timeoutMs: 5_000, maxBytes: 100, tooLarge })).toMatchObject({ status: 200, text: '{}', headers: { 'x-final': '1' } });
+  });
+});

@@ -82,6 +82,8 @@ export function exchange(dispatcher: Dispatcher, url: URL, req: ExchangeRequest,
           if (stopped) c.abort(stopped);
         },
         onResponseStart(_c, statusCode, h) {
+          // An informational 1xx (102, 103) is not the answer: request() drops it too.
+          if (statusCode < 200) return;
           status = statusCode;
           headers = h;
           answering = true;

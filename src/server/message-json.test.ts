@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { addSecret, redact } from '../util/redact.js';
 import { messageJson, withJson } from './message-json.js';
 import { toolResult } from './server.js';
 
@@ -33,5 +34,21 @@ describe('the line a tool result is sent as', () => {
     expect(JSON.parse(messageJson({ jsonrpc: '2.0', id: 7, result: { content: [], structuredContent } }))).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [], structuredContent: { a: 1, marker: true } } });
     expect(JSON.parse(messageJson({ jsonrpc: '2.0', id: 'x', result: { content: [], structuredContent: { a: 1 } } }))).toEqual({ jsonrpc: '2.0', id: 'x', result: { content: [], structuredContent: { a: 1 } } });
     expect(messageJson({ jsonrpc: '2.0', id: 1, error: { code: -1, message: 'm' } })).toBe('{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"m"}}');
+  });
+
+  it('a known secret with characters JSON escapes is redacted from the written line, in both copies', () => {
+    // LOOPIQ_TOKEN can be any string: the sink must find it however the line spells it.
+    for (const secret of ['tok<en-12345', 'to"ken-12345', 'tok\\en-12345', 'tok\ten<"\\x-12345']) {
+      addSecret(secret);
+      const message = { jsonrpc: '2.0' as const, id: 1, result: toolResult(undefined, 'ours', { record: { echoed: secret, nested: [`a ${secret} b`] } }) };
+      const line = redact(messageJson(message));
+      const read = JSON.parse(line) as { result: { content: { text: string }[]; structuredContent: unknown } };
+      // The text copy: what the model reads is the fence's JSON, decoded.
+      const fence = /<loopiq-data[^>]*>\n(.*)\n<\/loopiq-data>/s.exec(read.result.content[0]!.text)?.[1] ?? '';
+      expect(JSON.stringify(JSON.parse(fence)), secret).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(fence, secret).toContain('[REDACTED]');
+      expect(JSON.stringify(read.result.structuredContent), secret).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(line).toContain('[REDACTED]');
+    }
   });
 });

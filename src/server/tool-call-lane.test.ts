@@ -96,4 +96,60 @@ describe('tools/call on its own lane', () => {
     await until(() => replies.length === 3);
     expect(replies.map((r) => ('error' in r ? [r.id, r.error.code] : r))).toEqual([[1, -32602], [2, -32602], [3, -32602]]);
   });
+
+  it('handlers set on the transport before it was connected still run (errors are still logged, close still seen)', async () => {
+    const server = serveToolCalls(new LowLevelServer({ name: 't', version: '0' }, { capabilities: { tools: {} } }), () => Promise.resolve(text('x')));
+    const [serverSide] = InMemoryTransport.createLinkedPair();
+    const seen: string[] = [];
+    serverSide.onerror = (e) => seen.push(`error: ${e.message}`);
+    serverSide.onclose = () => seen.push('closed');
+    await server.connect(serverSide);
+    serverSide.onerror(new Error('EIO read'));
+    await server.close();
+    // (The in-memory pair reports its close once per side.)
+    expect([...new Set(seen)]).toEqual(['error: EIO read', 'closed']);
+  });
+
+  it('only the notification cancels: a request named notifications/cancelled leaves the call running and is answered by the SDK', async () => {
+    let signal: AbortSignal | undefined;
+    const server = serveToolCalls(new LowLevelServer({ name: 't', version: '0' }, { capabilities: { tools: {} } }), (_p, extra) => {
+      signal = extra.signal;
+      return new Promise(() => undefined);
+    });
+    const [serverSide, raw] = InMemoryTransport.createLinkedPair();
+    const replies: JSONRPCMessage[] = [];
+    raw.onmessage = (m) => replies.push(m);
+    await server.connect(serverSide);
+    await raw.start();
+    await raw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } });
+    await until(() => signal !== undefined);
+    await raw.send({ jsonrpc: '2.0', id: 2, method: 'notifications/cancelled', params: { requestId: 1, reason: 'r' } });
+    await until(() => replies.length === 1);
+    expect(replies[0]).toMatchObject({ id: 2, error: { code: -32601 } });
+    expect(signal!.aborted).toBe(false);
+    await raw.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1, reason: 'r' } });
+    await until(() => signal!.aborted);
+  });
+
+  it('a call asking to run as a task is refused unrun (no task support is declared), as the SDK refused it', async () => {
+    let ran = false;
+    const server = serveToolCalls(new LowLevelServer({ name: 't', version: '0' }, { capabilities: { tools: {} } }), () => {
+      ran = true;
+      return Promise.resolve(text('ran'));
+    });
+    const [serverSide, raw] = InMemoryTransport.createLinkedPair();
+    const replies: JSONRPCMessage[] = [];
+    raw.onmessage = (m) => replies.push(m);
+    await server.connect(serverSide);
+    await raw.start();
+    await raw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', task: { ttl: 1000 } } });
+    await until(() => replies.length === 1);
+    expect(replies[0]).toMatchObject({ id: 1, error: { code: -32603, message: expect.stringContaining('task') as string } });
+    expect(ran).toBe(false);
+  });
+
+  it("a thrown error's own JSON-RPC code and data are kept, as the SDK keeps them", async () => {
+    const { client } = await connect(() => Promise.reject(Object.assign(new Error('bad cursor'), { code: -32602, data: { field: 'cursor' } })));
+    await expect(client.callTool({ name: 'echo' })).rejects.toMatchObject({ code: -32602, data: { field: 'cursor' } });
+  });
 });

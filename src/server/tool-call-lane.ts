@@ -53,7 +53,8 @@ export class ToolCallLane {
       this.serve(msg.id, msg.params ?? {}, transport);
       return true;
     }
-    if (msg.method === 'notifications/cancelled') {
+    // A notification only: a request that names this method is the SDK's to answer (-32601).
+    if (msg.method === 'notifications/cancelled' && msg.id === undefined) {
       const id = msg.params?.requestId as RequestId | undefined;
       const call = id === undefined ? undefined : this.inFlight.get(id);
       if (id === undefined || !call) return false;
@@ -77,6 +78,12 @@ export class ToolCallLane {
       this.answer(transport, { jsonrpc: '2.0', id, error: { code: INVALID_PARAMS, message: 'Invalid params: tools/call needs a string "name" and object "arguments"' } });
       return;
     }
+    // This server declares no task support: a call asking to run as a task is refused unrun, in
+    // the SDK's words, as the SDK refused it.
+    if (params.task !== undefined) {
+      this.answer(transport, { jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message: 'Server does not support task creation (required for tools/call)' } });
+      return;
+    }
     const controller = new AbortController();
     this.inFlight.set(id, controller);
     const token = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
@@ -94,13 +101,23 @@ export class ToolCallLane {
     };
     this.handler({ name, ...(args === undefined ? {} : { arguments: args as Record<string, unknown> }) }, extra).then(
       (result) => { done({ jsonrpc: '2.0', id, result }); },
-      (err: unknown) => { done({ jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message: err instanceof Error ? err.message : 'Internal error' } }); },
+      (err: unknown) => { done({ jsonrpc: '2.0', id, error: errorOf(err) }); },
     );
   }
 
   private answer(transport: Transport, reply: JSONRPCMessage): void {
     transport.send(reply).catch((err: unknown) => transport.onerror?.(err instanceof Error ? err : new Error(String(err))));
   }
+}
+
+/** A thrown error as the SDK's Protocol answers it: its own code and data when it has them (an McpError), else -32603. */
+function errorOf(err: unknown): { code: number; message: string; data?: unknown } {
+  const e = (err && typeof err === 'object' ? err : {}) as { code?: unknown; message?: unknown; data?: unknown };
+  return {
+    code: typeof e.code === 'number' && Number.isSafeInteger(e.code) ? e.code : INTERNAL_ERROR,
+    message: typeof e.message === 'string' && e.message ? e.message : 'Internal error',
+    ...(e.data !== undefined ? { data: e.data } : {}),
+  };
 }
 
 /** The transport the SDK is connected to: the real one, with the lane's messages taken off. */
@@ -113,14 +130,21 @@ class LaneTransport implements Transport {
     private readonly inner: Transport,
     lane: ToolCallLane,
   ) {
+    // Handlers set on the transport before it was connected (serveStdio logs its errors) still run,
+    // as the SDK's Protocol keeps them when it connects.
+    const { onclose, onerror } = inner;
     inner.onmessage = (message, extra) => {
       if (!lane.take(message, inner)) this.onmessage?.(message, extra);
     };
     inner.onclose = () => {
       lane.abortAll();
+      onclose?.();
       this.onclose?.();
     };
-    inner.onerror = (error) => this.onerror?.(error);
+    inner.onerror = (error) => {
+      onerror?.(error);
+      this.onerror?.(error);
+    };
   }
 
   get sessionId() {

@@ -20,7 +20,15 @@ export function addSecret(secret: string | null | undefined): void {
   const encoded = encodeURIComponent(secret);
   if (encoded !== secret) secrets.add(encoded);
   secrets.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''));
+  // And as a line on stdout spells it when it has characters JSON escapes: once in
+  // structuredContent, with `<` as \u003c where the fence's JSON is reused, and twice in the text
+  // copy (the fence's JSON inside a JSON string). A token of plain characters has none of these.
+  const once = jsonEscaped(secret);
+  for (const form of [once, fenced(once), jsonEscaped(once), jsonEscaped(fenced(once))]) if (form !== secret) secrets.add(form);
 }
+
+const jsonEscaped = (s: string) => JSON.stringify(s).slice(1, -1);
+const fenced = (s: string) => s.replace(/</g, '\\u003c');
 
 export function knownSecretCount(): number {
   return secrets.size;
