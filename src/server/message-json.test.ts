@@ -51,4 +51,14 @@ describe('the line a tool result is sent as', () => {
       expect(line).toContain('[REDACTED]');
     }
   });
+
+  it('structuredContent keys are spelled as JSON.stringify spells them, so a client parser that misreads \\u-escaped keys reads them right', () => {
+    const line = messageJson({ jsonrpc: '2.0', id: 1, result: toolResult(undefined, '', { '<': 1, record: { '<': 2 } }) });
+    expect(line.slice(line.indexOf('"structuredContent"'))).not.toContain('\\u003c');
+    // Node 24.21's JSON.parse, after a key "\\" in an object of the same shape, reads a key spelled
+    // "\\u003c" as "\\" (on other Nodes this only parses): the line must not depend on that.
+    JSON.parse(JSON.stringify({ dataNote: 'x', '\\': 1 }));
+    const read = JSON.parse(line) as { result: { structuredContent: Record<string, unknown> } };
+    expect(Object.keys(read.result.structuredContent)).toEqual(['dataNote', '<', 'record']);
+  });
 });

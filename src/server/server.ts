@@ -10,7 +10,7 @@ import type { ApiClient } from '../api/client.js';
 import { readApi } from '../api/read-api.js';
 import { toLoopIqError } from '../api/errors.js';
 import type { ToolContext, ToolDef, UserContext } from '../tools/define.js';
-import { DATA_NOTE, fenced, fenceJson } from '../tools/format.js';
+import { DATA_NOTE, fenced } from '../tools/format.js';
 import { lenientShape } from '../tools/lenient.js';
 import { VERSION } from '../version.js';
 import type { GateCall, WriteGate } from '../gate/gate.js';
@@ -132,11 +132,14 @@ const toolError = (text: string): CallToolResult => ({ content: [{ type: 'text',
  */
 export function toolResult(label: string | undefined, ours: string, data: Record<string, unknown>, isError?: boolean): CallToolResult {
   const clean = sanitize(data);
-  const json = fenceJson(clean);
+  const json = JSON.stringify(clean);
   const structured = { dataNote: DATA_NOTE, ...clean };
   return {
     content: [{ type: 'text', text: `${label ?? ''}${sanitizeText(ours)}\n${fenced(clean, json)}` }],
-    // The same data in the same JSON as the fence (message-json.ts): serialized once.
+    // The same data, serialized once for both copies (message-json.ts). Not the fence's spelling:
+    // that escapes `<` as \u003c, and Node 24.21's JSON.parse can misread a key spelled with a
+    // \u escape (after a key "\\" in an object of the same shape it reads "\\"): a client on it
+    // would see another key.
     structuredContent: Object.hasOwn(clean, 'dataNote') ? structured : withJson(structured, json === '{}' ? DATA_NOTE_JSON : `${DATA_NOTE_JSON.slice(0, -1)},${json.slice(1)}`),
     ...(isError ? { isError: true } : {}),
   };

@@ -282,14 +282,12 @@ export function fitList(items: Record<string, unknown>[], budget = RESULT_BUDGET
 
 // ---------- the fence ----------
 
-/** JSON for inside the fence: `<` escaped so record text cannot close it; still valid JSON. */
-export function fenceJson(data: Record<string, unknown>): string {
-  return JSON.stringify(data).replace(/</g, '\\u003c');
-}
-
-/** The data, fenced and labelled (`json`: its fenceJson, when already made). */
-export function fenced(data: Record<string, unknown>, json = fenceJson(data)): string {
-  return `<loopiq-data note="${DATA_NOTE}">\n${json}\n</loopiq-data>`;
+/**
+ * The data, fenced and labelled: its JSON (`json`: JSON.stringify of it, when already made) with `<`
+ * escaped, so record text cannot close the fence; still valid JSON.
+ */
+export function fenced(data: Record<string, unknown>, json = JSON.stringify(data)): string {
+  return `<loopiq-data note="${DATA_NOTE}">\n${json.replace(/</g, '\\u003c')}\n</loopiq-data>`;
 }
 
 /**
