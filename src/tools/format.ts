@@ -1,4 +1,5 @@
 import type { OrgRef } from '../server/org-scope.js';
+import { fenceSafe } from '../util/json.js';
 import { sanitize } from '../util/untrusted.js';
 import type { ToolOutput } from './define.js';
 
@@ -282,12 +283,9 @@ export function fitList(items: Record<string, unknown>[], budget = RESULT_BUDGET
 
 // ---------- the fence ----------
 
-/**
- * The data, fenced and labelled: its JSON (`json`: JSON.stringify of it, when already made) with `<`
- * escaped, so record text cannot close the fence; still valid JSON.
- */
+/** The data, fenced and labelled (`json`: JSON.stringify of it, when already made). */
 export function fenced(data: Record<string, unknown>, json = JSON.stringify(data)): string {
-  return `<loopiq-data note="${DATA_NOTE}">\n${json.replace(/</g, '\\u003c')}\n</loopiq-data>`;
+  return `<loopiq-data note="${DATA_NOTE}">\n${fenceSafe(json)}\n</loopiq-data>`;
 }
 
 /**

@@ -5,6 +5,12 @@
 export const stringifyOrUndefined = (value: unknown, space?: number): string | undefined => JSON.stringify(value, null, space);
 
 /**
+ * JSON text that can sit inside the `<loopiq-data>` fence: every `<` written \u003c, so no text in
+ * it can close the fence; still the same JSON value.
+ */
+export const fenceSafe = (json: string): string => json.replace(/</g, '\\u003c');
+
+/**
  * `target[key] = value` as an own property, whatever the key: a plain assignment of `__proto__`
  * (a key JSON.parse happily creates) would replace the copy's prototype instead, losing the key
  * and letting inherited fields appear (e.g. an `organizationId` the record does not have).

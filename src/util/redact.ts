@@ -1,4 +1,4 @@
-import { setOwn } from './json.js';
+import { fenceSafe, setOwn } from './json.js';
 /**
  * Every secret this process knows (access tokens — current and previous —, refresh tokens). Any
  * string that came from outside passes `redact` before it reaches a tool result, a log line, the
@@ -21,14 +21,13 @@ export function addSecret(secret: string | null | undefined): void {
   if (encoded !== secret) secrets.add(encoded);
   secrets.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''));
   // And as a line on stdout spells it when it has characters JSON escapes: once in
-  // structuredContent, with `<` as \u003c where the fence's JSON is reused, and twice in the text
-  // copy (the fence's JSON inside a JSON string). A token of plain characters has none of these.
+  // structuredContent, and in the text copy as the fence writes it (fenceSafe), inside a JSON
+  // string. A token of plain characters has none of these.
   const once = jsonEscaped(secret);
-  for (const form of [once, fenced(once), jsonEscaped(once), jsonEscaped(fenced(once))]) if (form !== secret) secrets.add(form);
+  for (const form of [once, fenceSafe(once), jsonEscaped(once), jsonEscaped(fenceSafe(once))]) if (form !== secret) secrets.add(form);
 }
 
 const jsonEscaped = (s: string) => JSON.stringify(s).slice(1, -1);
-const fenced = (s: string) => s.replace(/</g, '\\u003c');
 
 export function knownSecretCount(): number {
   return secrets.size;
